@@ -1,0 +1,1 @@
+"""The Elasticsearch side: mapping, versioned index and alias, bulk indexer, queries, HTTP API."""

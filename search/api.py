@@ -1,0 +1,116 @@
+"""The HTTP search API. The Elasticsearch client and alias are handed in by whoever runs it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from search.query import BadQuery, SearchParams, Sort, build_search, parse_response
+
+
+def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> FastAPI:
+    app = FastAPI(
+        title="dropsift search",
+        description="Full-text and faceted search over the documents dropsift ingested.",
+        version="0.1.0",
+    )
+    app.state.es = es
+    app.state.alias = alias
+
+    def get_es(request: Request) -> Elasticsearch:
+        return request.app.state.es  # type: ignore[no-any-return]
+
+    es_dep = Annotated[Elasticsearch, Depends(get_es)]
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Any) -> Any:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = rid
+        response = await call_next(request)
+        response.headers["x-request-id"] = rid
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": e["loc"], "msg": e["msg"]} for e in exc.errors()]
+        return JSONResponse(status_code=400, content={"detail": errors})
+
+    @app.exception_handler(TransportError)
+    async def es_unreachable(request: Request, exc: TransportError) -> JSONResponse:
+        return JSONResponse(status_code=503,
+                            content={"detail": "Elasticsearch is not reachable"})
+
+    @app.get("/api/search", summary="Search documents")
+    def search(
+        es: es_dep,
+        request: Request,
+        q: Annotated[str, Query(max_length=1000, description="simple_query_string syntax")] = "",
+        language: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies defaults)
+        section: Annotated[list[str], Query()] = [],  # noqa: B006
+        author: Annotated[list[str], Query()] = [],  # noqa: B006
+        format: Annotated[list[str], Query()] = [],  # noqa: B006
+        published_from: Annotated[list[str], Query()] = [],  # noqa: B006
+        published_after: datetime | None = None,
+        published_before: datetime | None = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        per_page: Annotated[int, Query(ge=1)] = 10,
+        sort: Sort = "relevance",
+        facet_size: Annotated[int, Query(ge=1, le=100)] = 10,
+    ) -> dict[str, Any]:
+        if per_page > max_per_page:
+            raise HTTPException(400, f"per_page may be at most {max_per_page}")
+        params = SearchParams(
+            q=q,
+            filters={"language": language, "section": section, "author": author,
+                     "format": format, "published_from": published_from},
+            published_after=published_after,
+            published_before=published_before,
+            page=page,
+            per_page=per_page,
+            sort=sort,
+            facet_size=facet_size,
+        )
+        try:
+            body = build_search(params)
+        except BadQuery as exc:
+            raise HTTPException(400, str(exc)) from exc
+        started = time.perf_counter()
+        try:
+            response = es.search(index=request.app.state.alias, body=body, timeout="10s")
+        except ApiError as exc:
+            if exc.meta.status == 400:
+                raise HTTPException(400, f"Elasticsearch refused the query: {exc}") from exc
+            raise
+        result = parse_response(response.body, params)
+        result["request_id"] = request.state.request_id
+        result["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        return result
+
+    @app.get("/api/documents/{doc_id}", summary="One document, with its body")
+    def document(doc_id: str, es: es_dep, request: Request) -> dict[str, Any]:
+        try:
+            found = es.get(index=request.app.state.alias, id=doc_id)
+        except NotFoundError as exc:
+            raise HTTPException(404, f"no document {doc_id}") from exc
+        return {"id": found["_id"], **found["_source"]}
+
+    @app.get("/healthz", summary="Whether Elasticsearch answers and the index exists")
+    def healthz(es: es_dep, request: Request) -> JSONResponse:
+        try:
+            health = es.cluster.health()["status"]
+            exists = bool(es.indices.exists_alias(name=request.app.state.alias))
+        except TransportError:
+            return JSONResponse(status_code=503, content={"status": "elasticsearch unreachable"})
+        ok = health in ("green", "yellow") and exists
+        return JSONResponse(status_code=200 if ok else 503,
+                            content={"status": "ok" if ok else "degraded",
+                                     "elasticsearch": health, "index": exists})
+
+    return app

@@ -1,0 +1,28 @@
+"""Build an Elasticsearch client from plain connection parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from elasticsearch import Elasticsearch
+
+
+def make_client(
+    url: str,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    api_key: str | None = None,
+    ca_file: Path | None = None,
+    request_timeout: float = 30.0,
+) -> Elasticsearch:
+    """A client that leaves retries to the callers, which know what is transient."""
+    return Elasticsearch(
+        url,
+        basic_auth=(user, password or "") if user else None,
+        api_key=api_key,
+        ca_certs=str(ca_file) if ca_file else None,
+        request_timeout=request_timeout,
+        max_retries=0,
+        retry_on_timeout=False,
+    )

@@ -1,0 +1,157 @@
+"""Bulk indexing that looks at every item's status and retries only what is transient."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError, TransportError
+
+log = structlog.get_logger(__name__)
+
+# 429 (too many requests) and 5xx are worth another try; any other 4xx is the document's fault.
+_TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class TransientIndexError(Exception):
+    """Elasticsearch kept failing transiently; the caller should retry later."""
+
+
+@dataclass
+class BulkOutcome:
+    indexed: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
+    """Document id -> the reason Elasticsearch gave for refusing it."""
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 5
+    backoff: float = 0.5
+    backoff_max: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, capped."""
+        return random.uniform(0, min(self.backoff_max, self.backoff * 2 ** (attempt - 1)))
+
+
+def _chunks(
+    docs: Sequence[tuple[str, dict[str, Any]]], max_docs: int, max_bytes: int
+) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    chunk: list[tuple[str, dict[str, Any]]] = []
+    size = 0
+    for doc in docs:
+        doc_size = len(json.dumps(doc[1], default=str))
+        if chunk and (len(chunk) >= max_docs or size + doc_size > max_bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(doc)
+        size += doc_size
+    if chunk:
+        yield chunk
+
+
+def _is_transient(exc: Exception) -> bool:
+    if isinstance(exc, ApiError):
+        return exc.meta.status in _TRANSIENT_STATUS
+    return isinstance(exc, TransportError)  # connection refused, reset, timeout
+
+
+def bulk_index(
+    es: Elasticsearch,
+    index: str,
+    docs: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    policy: RetryPolicy = RetryPolicy(),
+    max_docs: int = 500,
+    max_bytes: int = 5 * 1024 * 1024,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BulkOutcome:
+    """Index (id, source) pairs; returns what was indexed and what was refused, and why.
+
+    Raises TransientIndexError when items still fail transiently after the retries: nothing
+    is reported indexed that Elasticsearch did not acknowledge.
+    """
+    outcome = BulkOutcome()
+    for chunk in _chunks(docs, max_docs, max_bytes):
+        pending = chunk
+        attempt = 0
+        while pending:
+            failed: list[tuple[str, dict[str, Any]]] = []
+            last_error = ""
+            try:
+                ops: list[dict[str, Any]] = []
+                for doc_id, source in pending:
+                    ops += [{"index": {"_id": doc_id}}, source]
+                response = es.bulk(index=index, operations=ops)
+            except Exception as exc:
+                if not _is_transient(exc):
+                    raise
+                failed, last_error = pending, repr(exc)
+            else:
+                for (doc_id, source), item in zip(pending, response["items"], strict=True):
+                    result = item["index"]
+                    status = result["status"]
+                    if status < 300:
+                        outcome.indexed.append(doc_id)
+                    elif status in _TRANSIENT_STATUS:
+                        failed.append((doc_id, source))
+                        last_error = f"{status} {result.get('error')}"
+                    else:
+                        error = result.get("error") or {}
+                        outcome.rejected[doc_id] = (
+                            f"{status} {error.get('type', 'error')}: {error.get('reason', '')}"
+                        )
+            if not failed:
+                break
+            attempt += 1
+            if attempt > policy.max_retries:
+                raise TransientIndexError(
+                    f"{len(failed)} documents still failing after {policy.max_retries} "
+                    f"retries: {last_error}"
+                )
+            delay = policy.delay(attempt)
+            log.warning(
+                "bulk_retry", attempt=attempt, failed=len(failed), delay_s=round(delay, 3),
+                error=last_error[:300],
+            )
+            outcome.retries += 1
+            sleep(delay)
+            pending = failed
+    return outcome
+
+
+def set_sources(
+    es: Elasticsearch, index: str, doc_id: str, read_sources: Callable[[], list[str]]
+) -> bool:
+    """Write the current source list onto a document; False when it is not indexed yet.
+
+    Optimistic concurrency: the sources are read after the document's version, so the last
+    writer to succeed always wrote a list that includes every source added before it.
+    """
+    for _ in range(20):
+        try:
+            current = es.get(index=index, id=doc_id, source_includes=["sources"])
+        except NotFoundError:
+            return False
+        sources = sorted(read_sources())
+        if current["_source"].get("sources") == sources:
+            return True
+        try:
+            es.update(
+                index=index,
+                id=doc_id,
+                doc={"sources": sources},
+                if_seq_no=current["_seq_no"],
+                if_primary_term=current["_primary_term"],
+            )
+            return True
+        except ConflictError:
+            continue
+    raise TransientIndexError(f"sources of {doc_id} kept changing under concurrent updates")

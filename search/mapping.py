@@ -1,0 +1,43 @@
+"""The index mapping. Bump MAPPING_VERSION on any change: that creates a new concrete index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAPPING_VERSION = 1
+
+_KEYWORD = {"type": "keyword", "ignore_above": 1024}
+
+MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "doc_id": {"type": "keyword"},
+        "title": {"type": "text", "fields": {"keyword": _KEYWORD}},
+        "title_from": {"type": "keyword"},
+        "body": {"type": "text"},
+        "format": {"type": "keyword"},
+        "sources": _KEYWORD,
+        "section": _KEYWORD,
+        "author": _KEYWORD,
+        "language": {"type": "keyword"},
+        "word_count": {"type": "integer"},
+        # The time field: the published date, or the ingestion time when the document has
+        # none (published_from says which), so every document has one.
+        "published": {"type": "date"},
+        "published_from": {"type": "keyword"},
+        "ingested_at": {"type": "date"},
+        # Kept in _source so a person can see why text vanished; not searchable.
+        "cleaning": {"type": "object", "enabled": False},
+    },
+}
+
+SETTINGS: dict[str, Any] = {
+    "number_of_shards": 1,
+    "number_of_replicas": 0,
+    # Near-real-time: a document is searchable about a second after it is indexed,
+    # without each bulk request forcing a refresh.
+    "refresh_interval": "1s",
+}
+
+# Fields the search API offers as facets (keyword fields only).
+FACET_FIELDS: tuple[str, ...] = ("language", "section", "author", "format", "published_from")

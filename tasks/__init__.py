@@ -1,0 +1,1 @@
+"""What happens to one document: extract, clean, dedupe, enrich, index."""

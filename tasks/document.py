@@ -1,0 +1,62 @@
+"""The one object that flows through the pipeline; each stage fills in more of it."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass
+class Document:
+    """A document on its way from a source file to the index."""
+
+    source: str
+    """Absolute path (or push name) of the file this document came from."""
+    text: str
+    """Decoded text as extracted, before cleaning."""
+    format: str = "txt"
+    ingested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    # Filled in by cleaning.
+    body: str = ""
+    title: str | None = None
+    title_from: str | None = None
+    """Where the title came from: "text", "first_sentence" or "filename"."""
+    published: datetime | None = None
+    published_from: str | None = None
+    """Where the date came from: "text" or "ingested" (a fallback, flagged as such)."""
+    section: str | None = None
+    author: str | None = None
+    cleaning: dict[str, Any] = field(default_factory=dict)
+    """What cleaning did: version, characters before/after, removed lines by reason."""
+
+    # Filled in by dedupe and enrichment.
+    doc_id: str = ""
+    sources: list[str] = field(default_factory=list)
+    language: str | None = None
+    word_count: int = 0
+
+    def to_index(self) -> dict[str, Any]:
+        """The Elasticsearch `_source` for this document."""
+        published = self.published or self.ingested_at
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "title_from": self.title_from,
+            "body": self.body,
+            "format": self.format,
+            "sources": sorted(set(self.sources or [self.source])),
+            "section": self.section,
+            "author": self.author,
+            "language": self.language,
+            "word_count": self.word_count,
+            "published": published.isoformat(),
+            "published_from": self.published_from or "ingested",
+            "ingested_at": self.ingested_at.isoformat(),
+            "cleaning": self.cleaning,
+        }
+
+    def replace(self, **changes: Any) -> Document:
+        return dataclasses.replace(self, **changes)

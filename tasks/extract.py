@@ -1,0 +1,104 @@
+"""Read a source file into a Document: size limits, binary sniffing, encoding detection."""
+
+from __future__ import annotations
+
+import codecs
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from tasks.document import Document
+from tasks.errors import Rejected
+
+# File signatures of common binary formats that scrapers save with a text extension by mistake.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x7fELF", "an ELF executable"),
+    (b"PK\x03\x04", "a zip archive"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"BZh", "a bzip2 archive"),
+    (b"\xfd7zXZ\x00", "an xz archive"),
+    (b"RIFF", "a RIFF (audio/video) file"),
+)
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def sniff_binary(data: bytes) -> str | None:
+    """What binary format the bytes look like, or None for text."""
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    if any(data.startswith(bom) for bom, _ in _BOMS):
+        return None  # UTF-16/32 text is full of NUL bytes
+    if b"\x00" in data[:8192]:
+        return "a binary file (NUL bytes)"
+    return None
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode bytes to text; returns (text, encoding). Raises Rejected when no encoding fits."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError as exc:
+                raise Rejected("undecodable", f"starts with a {encoding} BOM but: {exc}") from exc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise Rejected("undecodable", "no text encoding fits these bytes")
+    return str(best), best.encoding
+
+
+def _text(path: Path, text: str) -> Document:
+    return Document(source=str(path), text=text, format="txt")
+
+
+# One extractor per format, chosen by extension.
+EXTRACTORS: dict[str, Callable[[Path, str], Document]] = {
+    ".txt": _text,
+    ".text": _text,
+}
+
+
+def read_file(path: Path, max_bytes: int) -> tuple[Document, bytes]:
+    """Read and decode one file; returns the Document and the raw bytes it came from."""
+    extractor = EXTRACTORS.get(path.suffix.lower())
+    if extractor is None:
+        known = ", ".join(sorted(EXTRACTORS))
+        raise Rejected("unsupported_format", f"no extractor for {path.suffix or 'no extension'!r} "
+                       f"(supported: {known})")
+    # Open first and check the size on the open file, so a file replaced in between
+    # cannot slip a larger content past the limit.
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            raise Rejected("too_large", f"{size} bytes is over the {max_bytes}-byte limit "
+                           "(DROPSIFT_MAX_FILE_BYTES)")
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise Rejected("too_large", f"grew past the {max_bytes}-byte limit while being read")
+    if not data:
+        raise Rejected("empty", "the file is empty")
+    binary = sniff_binary(data)
+    if binary:
+        raise Rejected("binary", f"content is {binary}, not {path.suffix} text")
+    text, _encoding = decode(data)
+    if not text.strip():
+        raise Rejected("empty", "the file holds only whitespace")
+    return extractor(path, text), data

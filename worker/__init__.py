@@ -1,0 +1,1 @@
+"""The running service: Celery app, settings, watcher, ledger, local stack and CLI."""

@@ -1,0 +1,47 @@
+"""The Celery app, configured for at-least-once delivery on a Redis broker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import setup_logging
+
+from worker.logs import configure_logging
+from worker.settings import Settings, get_settings
+
+PROCESS_FILE = "dropsift.process_file"
+
+
+def create_app(settings: Settings) -> Celery:
+    app = Celery("dropsift", broker=settings.redis_url, include=["tasks.celery_tasks"])
+    app.conf.update(
+        # A task is acknowledged only after it finished, and a worker that dies mid-task
+        # gives its message back: with idempotent tasks, nothing is lost and nothing doubles.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        # Redis re-delivers an unacknowledged message after the visibility timeout; the
+        # settings refuse a timeout shorter than the task time limit.
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        task_time_limit=settings.task_time_limit,
+        task_soft_time_limit=max(1, settings.task_time_limit - 15),
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_default_queue=settings.index_prefix,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_concurrency=settings.worker_concurrency,
+        worker_max_memory_per_child=800_000,  # KiB: recycle a child that grows past ~800 MB
+    )
+    return app
+
+
+@setup_logging.connect
+def _logging(**_: Any) -> None:
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+
+
+app = create_app(get_settings())

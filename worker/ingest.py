@@ -1,0 +1,78 @@
+"""One-shot backfill through the queue, with progress, and the wait for its outcome."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from worker.enqueue import Send, submit, walk
+from worker.ledger import TERMINAL, Entry, Ledger
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class IngestReport:
+    files: int = 0
+    submitted: Counter[str] = field(default_factory=Counter)
+    """queued / unchanged / in_flight / quarantined, as the submit step saw them."""
+    states: Counter[str] = field(default_factory=Counter)
+    """The final ledger state of every file."""
+    entries: list[Entry] = field(default_factory=list)
+    timed_out: bool = False
+    seconds: float = 0.0
+
+
+def ingest(root: Path, ledger: Ledger, send: Send, *, timeout: float = 600.0,
+           show_progress: bool = True,
+           on_tick: Callable[[], None] | None = None) -> IngestReport:
+    """Queue every file under root and wait until each reaches a terminal state."""
+    started = time.monotonic()
+    root = root.resolve()
+    paths = walk(root)
+    report = IngestReport(files=len(paths))
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[states]}"), TimeElapsedColumn(), disable=not show_progress,
+    )
+    with progress:
+        bar = progress.add_task("queueing  ", total=len(paths), states="")
+        for path in paths:
+            report.submitted[submit(path, ledger, send, root=root)] += 1
+            progress.advance(bar)
+        bar = progress.add_task("processing", total=len(paths), states="")
+        waiting = {str(p) for p in paths}
+        done: dict[str, Entry] = {}
+        deadline = started + timeout
+        while waiting:
+            for key in list(waiting):
+                entry = ledger.get(key)
+                if entry is not None and entry.state in TERMINAL:
+                    done[key] = entry
+                    waiting.discard(key)
+            states = Counter(e.state for e in done.values())
+            progress.update(bar, completed=len(done),
+                            states=" ".join(f"{k}={v}" for k, v in sorted(states.items())))
+            if on_tick:
+                on_tick()
+            if not waiting:
+                break
+            if time.monotonic() > deadline:
+                report.timed_out = True
+                log.warning("ingest_timeout", waiting=len(waiting))
+                break
+            time.sleep(0.2)
+    report.entries = sorted(done.values(), key=lambda e: e.path)
+    report.states = Counter(e.state for e in report.entries)
+    if report.timed_out:
+        report.states["not_finished"] = len(waiting)
+    report.seconds = time.monotonic() - started
+    log.info("ingest_done", root=str(root), files=report.files, **report.states,
+             seconds=round(report.seconds, 2))
+    return report

@@ -1,0 +1,87 @@
+"""One settings object per process, read from DROPSIFT_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob dropsift reads; the README's configuration table lists them."""
+
+    model_config = SettingsConfigDict(env_prefix="DROPSIFT_", extra="ignore")
+
+    # Services
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    es_url: str = "http://127.0.0.1:9200"
+    es_user: str | None = None
+    es_password: str | None = None
+    es_api_key: str | None = None
+    es_ca_file: Path | None = None
+    index_prefix: str = Field(default="dropsift", pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    """Names the alias `<prefix>-docs`, its versioned indices and every Redis key."""
+
+    # Files
+    state_dir: Path = PROJECT_ROOT / ".dropsift"
+    inbox: Path = PROJECT_ROOT / ".dropsift" / "inbox"
+    max_file_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    stable_seconds: float = Field(default=0.5, ge=0)
+    """A file is queued only once its size and mtime have not changed for this long."""
+    rescan_seconds: float = Field(default=30.0, gt=0)
+    """Period of the reconciliation scan that catches events the watcher missed."""
+
+    # Worker
+    max_attempts: int = Field(default=3, ge=1)
+    """Deliveries of one file before it is quarantined as poison."""
+    task_time_limit: int = Field(default=300, gt=0)
+    visibility_timeout: int = Field(default=3600, gt=0)
+    worker_concurrency: int = Field(default=2, ge=1)
+    bulk_max_retries: int = Field(default=5, ge=0)
+    bulk_backoff_seconds: float = Field(default=0.5, gt=0)
+    bulk_backoff_max_seconds: float = Field(default=30.0, gt=0)
+
+    # Local stack
+    es_version: str = "8.19.21"
+    es_heap: str = "1g"
+    es_java_home: Path | None = None
+    es_run_user: str = "dropsift"
+    """Unprivileged user that runs Elasticsearch when dropsift is started as root."""
+
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    max_per_page: int = Field(default=100, ge=1, le=10_000)
+
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        # A task still running when the visibility timeout expires is delivered a second
+        # time while the first copy runs: the timeout must outlast any task.
+        if self.visibility_timeout <= self.task_time_limit:
+            raise ValueError(
+                f"DROPSIFT_VISIBILITY_TIMEOUT ({self.visibility_timeout}s) must be longer than "
+                f"DROPSIFT_TASK_TIME_LIMIT ({self.task_time_limit}s)"
+            )
+        if self.es_api_key and (self.es_user or self.es_password):
+            raise ValueError("set DROPSIFT_ES_API_KEY or DROPSIFT_ES_USER/PASSWORD, not both")
+        return self
+
+    @property
+    def alias(self) -> str:
+        return f"{self.index_prefix}-docs"
+
+    @property
+    def key_prefix(self) -> str:
+        return f"{self.index_prefix}:"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,345 @@
+"""The local stack without Docker: Debian's redis-server and Elastic's zip distribution.
+
+Each service is reused when something already answers at its URL; otherwise it is started
+in the background with its files under the state folder, and `down` stops what was started.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import redis
+import structlog
+from elasticsearch import Elasticsearch
+
+from worker.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+_ES_ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
+_JAVA_VERSION = re.compile(r'version "(\d+)')
+
+
+class StackError(RuntimeError):
+    """A service could not be started; the message says what is missing and how to get it."""
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    url: str
+    up: bool
+    pid: int | None
+    detail: str = ""
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _read_pid(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, owned by another user
+    return pid
+
+
+def _stop_pid(pid_file: Path, name: str, timeout: float = 60.0) -> bool:
+    pid = _read_pid(pid_file)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        log.warning("stack_kill", service=name, pid=pid)
+        os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    log.info("stack_stopped", service=name, pid=pid)
+    return True
+
+
+def _local(url: str) -> tuple[str, int]:
+    parsed = urlparse(url)
+    host = parsed.hostname or "127.0.0.1"
+    if host not in _LOCAL_HOSTS:
+        raise StackError(f"{url} does not answer, and it is not on this machine: start it there")
+    return host, parsed.port or 0
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+# --- Redis --------------------------------------------------------------------------------
+
+
+def redis_dir(settings: Settings) -> Path:
+    return settings.state_dir / "redis"
+
+
+def redis_alive(settings: Settings) -> bool:
+    try:
+        return bool(redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1).ping())
+    except (redis.ConnectionError, redis.TimeoutError):
+        return False
+
+
+def redis_up(settings: Settings, wait: float = 15.0) -> str:
+    """Reuse or start Redis; returns "reused" or "started"."""
+    if redis_alive(settings):
+        return "reused"
+    host, port = _local(settings.redis_url)
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise StackError(
+            "redis-server is not installed: `apt-get install redis-server` (Debian), "
+            "or set DROPSIFT_REDIS_URL to a running Redis"
+        )
+    folder = redis_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    # Append-only persistence: the ledger and the queue survive a restart of Redis.
+    subprocess.run(
+        [binary, "--bind", host, "--port", str(port or 6379), "--dir", str(folder),
+         "--daemonize", "yes", "--pidfile", str(folder / "redis.pid"),
+         "--logfile", str(folder / "redis.log"), "--appendonly", "yes", "--save", ""],
+        check=True,
+    )
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if redis_alive(settings):
+            log.info("stack_started", service="redis", url=settings.redis_url)
+            return "started"
+        time.sleep(0.1)
+    raise StackError(f"redis-server did not answer in {wait:.0f}s:\n{_tail(folder / 'redis.log')}")
+
+
+# --- Elasticsearch ------------------------------------------------------------------------
+
+
+def _traversable_by_others(path: Path) -> bool:
+    """Whether a user other than the owner can reach `path` (every parent has o+x)."""
+    for parent in [path, *path.parents]:
+        if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH:
+            return False
+    return True
+
+
+def es_dir(settings: Settings) -> Path:
+    """Where the Elasticsearch install, config, data and logs live."""
+    base = settings.state_dir
+    if os.geteuid() == 0 and not _traversable_by_others(base.parent):
+        # Elasticsearch runs as an unprivileged user that could not reach a folder under
+        # a private home: keep its files in a system location instead.
+        base = Path("/var/lib/dropsift")
+    return base / "elasticsearch"
+
+
+def es_client(settings: Settings) -> Elasticsearch:
+    from search.client import make_client
+
+    return make_client(
+        settings.es_url,
+        user=settings.es_user,
+        password=settings.es_password,
+        api_key=settings.es_api_key,
+        ca_file=settings.es_ca_file,
+        request_timeout=5,
+    )
+
+
+def es_health(settings: Settings) -> str | None:
+    """The cluster status colour, or None when nothing answers."""
+    try:
+        return str(es_client(settings).cluster.health()["status"])
+    except Exception:
+        return None
+
+
+def fetch_es_zip(settings: Settings) -> Path:
+    """The distribution zip, fetched once from Maven Central with `mvn dependency:copy`."""
+    cache = settings.state_dir / "cache"
+    target = cache / f"elasticsearch-{settings.es_version}.zip"
+    if target.exists():
+        return target
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise StackError(
+            "Maven is needed once to fetch Elasticsearch: `apt-get install maven`, or put "
+            f"elasticsearch-{settings.es_version}.zip (integ-test-zip) at {target}"
+        )
+    cache.mkdir(parents=True, exist_ok=True)
+    log.info("stack_fetching", service="elasticsearch", version=settings.es_version)
+    result = subprocess.run(
+        [mvn, "-q", "-B", "dependency:copy",
+         f"-Dartifact={_ES_ARTIFACT.format(version=settings.es_version)}",
+         f"-DoutputDirectory={cache}", "-Dmdep.useBaseVersion=true"],
+        capture_output=True, text=True, cwd=cache,
+    )
+    if result.returncode != 0 or not target.exists():
+        raise StackError(f"mvn could not fetch Elasticsearch {settings.es_version}:\n"
+                         f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return target
+
+
+def java_home(settings: Settings) -> Path:
+    """A Java 17+ runtime for Elasticsearch 8.19 (it ships no JDK in this distribution)."""
+    candidates: list[Path] = []
+    if settings.es_java_home:
+        candidates.append(settings.es_java_home)
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(Path(os.environ["JAVA_HOME"]))
+    java = shutil.which("java")
+    if java:
+        candidates.append(Path(java).resolve().parent.parent)
+    for home in candidates:
+        binary = home / "bin" / "java"
+        if not binary.exists():
+            continue
+        out = subprocess.run([str(binary), "-version"], capture_output=True, text=True).stderr
+        match = _JAVA_VERSION.search(out)
+        if match and int(match.group(1)) >= 17:
+            return home
+    raise StackError(
+        "Elasticsearch needs Java 17 or newer: `apt-get install openjdk-17-jre-headless`, "
+        "or set DROPSIFT_ES_JAVA_HOME"
+    )
+
+
+def _run_user(settings: Settings) -> pwd.struct_passwd | None:
+    """The unprivileged user for Elasticsearch when we are root (it refuses to run as root)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam(settings.es_run_user)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+             settings.es_run_user],
+            check=True,
+        )
+        return pwd.getpwnam(settings.es_run_user)
+
+
+def _install_es(settings: Settings, folder: Path) -> Path:
+    home = folder / f"elasticsearch-{settings.es_version}"
+    if not (home / "bin" / "elasticsearch").exists():
+        archive = fetch_es_zip(settings)
+        folder.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                extracted = Path(zf.extract(info, folder))
+                # zipfile drops permission bits; the launch scripts need their x bits.
+                mode = (info.external_attr >> 16) & 0o777
+                if mode:
+                    extracted.chmod(mode)
+    return home
+
+
+def es_up(settings: Settings, wait: float = 180.0) -> str:
+    """Reuse or start Elasticsearch; returns "reused" or "started"."""
+    if es_health(settings) in {"green", "yellow"}:
+        return "reused"
+    host, port = _local(settings.es_url)
+    folder = es_dir(settings)
+    home = _install_es(settings, folder)
+    jdk = java_home(settings)
+    user = _run_user(settings)
+    config, data, logs = folder / "config", folder / "data", folder / "logs"
+    if not config.exists():
+        shutil.copytree(home / "config", config)
+    for sub in (data, logs):
+        sub.mkdir(parents=True, exist_ok=True)
+    pid_file = folder / "es.pid"
+    if user is not None:
+        for path in (folder, config, data, logs, *config.rglob("*"), *data.rglob("*"),
+                     *logs.rglob("*")):
+            os.chown(path, user.pw_uid, user.pw_gid)
+    env = {
+        **os.environ,
+        "ES_JAVA_HOME": str(jdk),
+        "ES_PATH_CONF": str(config),
+        "ES_JAVA_OPTS": f"-Xms{settings.es_heap} -Xmx{settings.es_heap}",
+    }
+    env.pop("JAVA_HOME", None)
+    # Single node on loopback: development mode, so production bootstrap checks stay off.
+    # Security is off because nothing but this machine can reach it.
+    command = [
+        str(home / "bin" / "elasticsearch"), "-d", "-p", str(pid_file),
+        "-Ediscovery.type=single-node", f"-Enetwork.host={host}", f"-Ehttp.port={port or 9200}",
+        "-Expack.security.enabled=false", f"-Epath.data={data}", f"-Epath.logs={logs}",
+        "-Ecluster.routing.allocation.disk.threshold_enabled=false",
+    ]
+    log.info("stack_starting", service="elasticsearch", version=settings.es_version,
+             java_home=str(jdk), user=user.pw_name if user else None)
+    started = subprocess.run(
+        command, env=env, cwd=folder, capture_output=True, text=True,
+        user=user.pw_uid if user else None, group=user.pw_gid if user else None,
+    )
+    if started.returncode != 0:
+        raise StackError(f"Elasticsearch did not start:\n{started.stdout[-3000:]}"
+                         f"{started.stderr[-3000:]}")
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if es_health(settings) in {"green", "yellow"}:
+            log.info("stack_started", service="elasticsearch", url=settings.es_url)
+            return "started"
+        if pid_file.exists() and _read_pid(pid_file) is None:
+            break
+        time.sleep(1)
+    raise StackError(f"Elasticsearch is not healthy after {wait:.0f}s:\n"
+                     f"{_tail(logs / 'elasticsearch.log')}")
+
+
+# --- the stack ----------------------------------------------------------------------------
+
+
+def up(settings: Settings) -> dict[str, str]:
+    """Start (or reuse) Redis and Elasticsearch and wait until both answer."""
+    return {"redis": redis_up(settings), "elasticsearch": es_up(settings)}
+
+
+def down(settings: Settings, only: set[str] | None = None) -> dict[str, bool]:
+    """Stop the services this stack started (all, or those named); others are left alone."""
+    pid_files = {
+        "elasticsearch": es_dir(settings) / "es.pid",
+        "redis": redis_dir(settings) / "redis.pid",
+    }
+    return {name: _stop_pid(pid_file, name) for name, pid_file in pid_files.items()
+            if only is None or name in only}
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    health = es_health(settings)
+    return [
+        ServiceStatus("redis", settings.redis_url, redis_alive(settings),
+                      _read_pid(redis_dir(settings) / "redis.pid")),
+        ServiceStatus("elasticsearch", settings.es_url, health in {"green", "yellow"},
+                      _read_pid(es_dir(settings) / "es.pid"), health or "not answering"),
+    ]

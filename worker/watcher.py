@@ -1,0 +1,134 @@
+"""The inbox watcher: inotify events as hints, a startup scan and a periodic rescan as truth.
+
+A file is queued once its size and mtime have held still for DROPSIFT_STABLE_SECONDS; a file
+whose publish fails stays pending and is tried again, so nothing is dropped while Redis is away.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from worker.enqueue import Send, is_ignored, submit, walk
+from worker.ledger import Ledger
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class _Pending:
+    size: int
+    mtime_ns: int
+    changed_at: float
+    retry_at: float = 0.0
+    failures: int = 0
+
+
+class _Hints(FileSystemEventHandler):
+    def __init__(self, note: callable) -> None:  # type: ignore[valid-type]
+        self.note = note
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory:
+            return
+        for attr in ("dest_path", "src_path"):
+            path = getattr(event, attr, "")
+            if path:
+                self.note(Path(path if isinstance(path, str) else path.decode()))
+
+
+class Watcher:
+    def __init__(self, inbox: Path, ledger: Ledger, send: Send, *, stable_seconds: float,
+                 rescan_seconds: float, stale_after: float = 7200.0) -> None:
+        self.inbox = inbox.resolve()
+        self.ledger = ledger
+        self.send = send
+        self.stable_seconds = stable_seconds
+        self.rescan_seconds = rescan_seconds
+        self.stale_after = stale_after
+        self._pending: dict[Path, _Pending] = {}
+        self._lock = threading.Lock()
+        self.queued = 0
+
+    def note(self, path: Path) -> None:
+        """A hint that a path may have changed; it is looked at once it holds still."""
+        if is_ignored(path, self.inbox):
+            return
+        with self._lock:
+            self._pending.setdefault(path, _Pending(-2, -2, time.monotonic()))
+
+    def scan(self) -> int:
+        """Note every file in the inbox; the ledger skips those already handled."""
+        files = walk(self.inbox)
+        for path in files:
+            self.note(path)
+        log.info("watcher_scan", inbox=str(self.inbox), files=len(files))
+        return len(files)
+
+    def settle(self) -> None:
+        """Queue pending files whose size and mtime have stopped changing."""
+        now = time.monotonic()
+        with self._lock:
+            items = list(self._pending.items())
+        for path, pending in items:
+            if now < pending.retry_at:
+                continue
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                self._drop(path)
+                continue
+            if (st.st_size, st.st_mtime_ns) != (pending.size, pending.mtime_ns):
+                pending.size, pending.mtime_ns, pending.changed_at = (
+                    st.st_size, st.st_mtime_ns, now)
+                continue
+            if now - pending.changed_at < self.stable_seconds:
+                continue
+            try:
+                result = submit(path, self.ledger, self.send, root=self.inbox,
+                                stale_after=self.stale_after)
+            except FileNotFoundError:
+                self._drop(path)
+            except Exception as exc:
+                pending.failures += 1
+                delay = min(30.0, 0.5 * 2**pending.failures)
+                pending.retry_at = now + delay
+                log.warning("watcher_publish_failed", path=str(path), error=repr(exc)[:300],
+                            retry_in_s=delay)
+            else:
+                self._drop(path)
+                if result == "queued":
+                    self.queued += 1
+                    log.info("file_queued", path=str(path))
+
+    def _drop(self, path: Path) -> None:
+        with self._lock:
+            self._pending.pop(path, None)
+
+    def run(self, stop: threading.Event, tick: float = 0.1) -> None:
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        observer = Observer()
+        observer.schedule(_Hints(self.note), str(self.inbox), recursive=True)
+        observer.start()
+        log.info("watcher_started", inbox=str(self.inbox))
+        try:
+            next_scan = 0.0
+            while not stop.is_set():
+                if time.monotonic() >= next_scan:
+                    try:
+                        self.scan()
+                    except OSError as exc:
+                        log.warning("watcher_scan_failed", error=repr(exc))
+                    next_scan = time.monotonic() + self.rescan_seconds
+                self.settle()
+                stop.wait(tick)
+        finally:
+            observer.stop()
+            observer.join(timeout=5)
+            log.info("watcher_stopped", queued=self.queued)
