@@ -1,0 +1,1 @@
+"""Helpers for the cleaning stage, one concept per module; the entry point is tasks.clean."""

@@ -1,0 +1,50 @@
+"""Character-level repair: mojibake, line endings, invisible characters, missing spaces."""
+
+from __future__ import annotations
+
+import re
+
+from ftfy import fix_text
+
+# Unicode line/paragraph separators and form feeds are line breaks in disguise.
+_LINE_BREAKS = re.compile(r"\r\n|\r|\u2028|\x0b|\x0c|\x85")
+_PARAGRAPH_SEPARATOR = "\u2029"
+# Zero-width and soft-hyphen characters are invisible but break word matching and dedupe.
+_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e]")
+# NBSP and the other fixed-width spaces are plain spaces for our purposes; runs collapse to one.
+_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+# "incident.The latest": a word of 2+ lowercase letters, a period, then a capitalised word.
+# Requiring two lowercase letters before the period spares "U.S.", "e.g." and "Ph.D", and
+# requiring Upper+lower after it spares decimals and domain names like "example.com".
+_MISSING_SPACE = re.compile(r"(?<=[a-z]{2})\.(?=[A-Z][a-z])")
+# A token that is part of a URL, path or e-mail address must never be split.
+_URLISH = re.compile(r"://|www\.|@|/")
+_WHITESPACE = re.compile(r"\s")
+
+
+def repair_text(text: str) -> str:
+    """Fix mojibake and normalise line endings, invisible characters and runs of spaces."""
+    # Keep curly quotes: they are correct typography and quote-balance checks rely on them.
+    text = fix_text(text, uncurl_quotes=False)
+    text = _LINE_BREAKS.sub("\n", text).replace(_PARAGRAPH_SEPARATOR, "\n\n")
+    text = _INVISIBLE.sub("", text)
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(lines)
+
+
+def fix_missing_spaces(text: str) -> str:
+    """Insert the space lost between two sentences ("incident.The" -> "incident. The")."""
+    out: list[str] = []
+    last = 0
+    for match in _MISSING_SPACE.finditer(text):
+        start = match.start()
+        left = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start)) + 1
+        after = _WHITESPACE.search(text, start)
+        right = after.start() if after else len(text)
+        if _URLISH.search(text, left, right):
+            continue
+        out.append(text[last : start + 1])
+        out.append(" ")
+        last = start + 1
+    out.append(text[last:])
+    return "".join(out)
