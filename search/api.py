@@ -44,8 +44,7 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
 
     @app.exception_handler(TransportError)
     async def es_unreachable(request: Request, exc: TransportError) -> JSONResponse:
-        return JSONResponse(status_code=503,
-                            content={"detail": "Elasticsearch is not reachable"})
+        return JSONResponse(status_code=503, content={"detail": "Elasticsearch is not reachable"})
 
     @app.get("/api/search", summary="Search documents")
     def search(
@@ -68,8 +67,13 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
             raise HTTPException(400, f"per_page may be at most {max_per_page}")
         params = SearchParams(
             q=q,
-            filters={"language": language, "section": section, "author": author,
-                     "format": format, "published_from": published_from},
+            filters={
+                "language": language,
+                "section": section,
+                "author": author,
+                "format": format,
+                "published_from": published_from,
+            },
             published_after=published_after,
             published_before=published_before,
             page=page,
@@ -109,8 +113,13 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
         except TransportError:
             return JSONResponse(status_code=503, content={"status": "elasticsearch unreachable"})
         ok = health in ("green", "yellow") and exists
-        return JSONResponse(status_code=200 if ok else 503,
-                            content={"status": "ok" if ok else "degraded",
-                                     "elasticsearch": health, "index": exists})
+        return JSONResponse(
+            status_code=200 if ok else 503,
+            content={
+                "status": "ok" if ok else "degraded",
+                "elasticsearch": health,
+                "index": exists,
+            },
+        )
 
     return app

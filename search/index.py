@@ -37,5 +37,10 @@ def ensure_index(es: Elasticsearch, alias: str) -> str:
 
 def drop_all(es: Elasticsearch, alias: str) -> None:
     """Delete every versioned index and the template of this alias (tests, resets)."""
-    es.options(ignore_status=404).indices.delete(index=f"{alias}-v*")
+    # Wildcard deletes are refused (action.destructive_requires_name): name each index.
+    names = list(
+        es.options(ignore_status=404).indices.get(index=f"{alias}-v*", allow_no_indices=True)
+    )
+    if names:
+        es.indices.delete(index=",".join(names))
     es.options(ignore_status=404).indices.delete_index_template(name=alias)

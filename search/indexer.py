@@ -38,7 +38,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Exponential backoff with full jitter, capped."""
-        return random.uniform(0, min(self.backoff_max, self.backoff * 2 ** (attempt - 1)))
+        return random.uniform(0, min(self.backoff_max, self.backoff * 2 ** min(attempt - 1, 32)))
 
 
 def _chunks(
@@ -118,7 +118,10 @@ def bulk_index(
                 )
             delay = policy.delay(attempt)
             log.warning(
-                "bulk_retry", attempt=attempt, failed=len(failed), delay_s=round(delay, 3),
+                "bulk_retry",
+                attempt=attempt,
+                failed=len(failed),
+                delay_s=round(delay, 3),
                 error=last_error[:300],
             )
             outcome.retries += 1

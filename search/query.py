@@ -41,8 +41,10 @@ def build_search(params: SearchParams) -> dict[str, Any]:
     """The request body: query, post_filter for facet selections, facet aggregations."""
     unknown = set(params.filters) - set(FACET_FIELDS)
     if unknown:
-        raise BadQuery(f"unknown filter field(s): {', '.join(sorted(unknown))}; "
-                       f"facets are {', '.join(FACET_FIELDS)}")
+        raise BadQuery(
+            f"unknown filter field(s): {', '.join(sorted(unknown))}; "
+            f"facets are {', '.join(FACET_FIELDS)}"
+        )
     if params.page < 1 or params.per_page < 1:
         raise BadQuery("page and per_page start at 1")
     start = (params.page - 1) * params.per_page
@@ -52,17 +54,22 @@ def build_search(params: SearchParams) -> dict[str, Any]:
     must: list[dict[str, Any]] = []
     if params.q.strip():
         # simple_query_string never fails on user syntax: "phrases", -exclusions and OR work.
-        must.append({"simple_query_string": {
-            "query": params.q, "fields": list(SEARCH_FIELDS), "default_operator": "and",
-        }})
+        must.append(
+            {
+                "simple_query_string": {
+                    "query": params.q,
+                    "fields": list(SEARCH_FIELDS),
+                    "default_operator": "and",
+                }
+            }
+        )
     date_range: dict[str, str] = {}
     if params.published_after:
         date_range["gte"] = params.published_after.isoformat()
     if params.published_before:
         date_range["lte"] = params.published_before.isoformat()
     query_filter = [{"range": {"published": date_range}}] if date_range else []
-    query: dict[str, Any] = {"bool": {"must": must or [{"match_all": {}}],
-                                      "filter": query_filter}}
+    query: dict[str, Any] = {"bool": {"must": must or [{"match_all": {}}], "filter": query_filter}}
 
     selected = {f: v for f, v in params.filters.items() if v}
     # Multi-select facets: selections filter the hits (post_filter), and each facet's counts
@@ -97,8 +104,11 @@ def build_search(params: SearchParams) -> dict[str, Any]:
             "post_tags": [params.post_tag],
             "fields": {
                 "title": {"number_of_fragments": 0},
-                "body": {"fragment_size": params.fragment_size, "number_of_fragments": 3,
-                         "no_match_size": params.fragment_size},
+                "body": {
+                    "fragment_size": params.fragment_size,
+                    "number_of_fragments": 3,
+                    "no_match_size": params.fragment_size,
+                },
             },
         },
     }
@@ -112,18 +122,22 @@ def parse_response(response: dict[str, Any], params: SearchParams) -> dict[str, 
     hits = []
     for hit in response["hits"]["hits"]:
         source = hit["_source"]
-        hits.append({
-            "id": hit["_id"],
-            "score": hit.get("_score"),
-            **source,
-            "highlight": hit.get("highlight", {}),
-        })
+        hits.append(
+            {
+                "id": hit["_id"],
+                "score": hit.get("_score"),
+                **source,
+                "highlight": hit.get("highlight", {}),
+            }
+        )
     facets: dict[str, list[dict[str, Any]]] = {}
     for facet in FACET_FIELDS:
         chosen = set(params.filters.get(facet, []))
         buckets = response["aggregations"][facet]["values"]["buckets"]
-        values = [{"value": b["key"], "count": b["doc_count"], "selected": b["key"] in chosen}
-                  for b in buckets]
+        values = [
+            {"value": b["key"], "count": b["doc_count"], "selected": b["key"] in chosen}
+            for b in buckets
+        ]
         # A selected value stays visible even when it has no hits under the other filters.
         for value in sorted(chosen - {v["value"] for v in values}):
             values.append({"value": value, "count": 0, "selected": True})

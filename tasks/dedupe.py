@@ -51,8 +51,9 @@ class ContentRegistry:
         return f"{self.prefix}content:{doc_id}:sources"
 
     def claim(self, doc_id: str, source: str) -> Claim:
-        owner = self._claim(keys=[self._owner_key(doc_id), self._sources_key(doc_id)],
-                            args=[source])
+        owner = self._claim(
+            keys=[self._owner_key(doc_id), self._sources_key(doc_id)], args=[source]
+        )
         owner = owner.decode() if isinstance(owner, bytes) else str(owner)
         return Claim(owner=owner, is_owner=owner == source)
 

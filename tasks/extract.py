@@ -81,15 +81,19 @@ def read_file(path: Path, max_bytes: int) -> tuple[Document, bytes]:
     extractor = EXTRACTORS.get(path.suffix.lower())
     if extractor is None:
         known = ", ".join(sorted(EXTRACTORS))
-        raise Rejected("unsupported_format", f"no extractor for {path.suffix or 'no extension'!r} "
-                       f"(supported: {known})")
+        raise Rejected(
+            "unsupported_format",
+            f"no extractor for {path.suffix or 'no extension'!r} (supported: {known})",
+        )
     # Open first and check the size on the open file, so a file replaced in between
     # cannot slip a larger content past the limit.
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > max_bytes:
-            raise Rejected("too_large", f"{size} bytes is over the {max_bytes}-byte limit "
-                           "(DROPSIFT_MAX_FILE_BYTES)")
+            raise Rejected(
+                "too_large",
+                f"{size} bytes is over the {max_bytes}-byte limit (DROPSIFT_MAX_FILE_BYTES)",
+            )
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Rejected("too_large", f"grew past the {max_bytes}-byte limit while being read")

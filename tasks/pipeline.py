@@ -71,8 +71,9 @@ def process_file(path: str, ctx: Context) -> str:
     if attempts > ctx.settings.max_attempts:
         entry = ctx.ledger.get(path)
         last = (entry.last_error if entry else "") or "the worker died while processing it"
-        ctx.ledger.quarantine(path, "poison", f"gave up after {attempts - 1} attempts; "
-                              f"last error: {last}")
+        ctx.ledger.quarantine(
+            path, "poison", f"gave up after {attempts - 1} attempts; last error: {last}"
+        )
         bound.warning("file_quarantined", reason="poison", attempts=attempts - 1)
         return QUARANTINED
     try:
@@ -118,8 +119,9 @@ def _process(path: Path, ctx: Context) -> str:
     if not claim.is_owner:
         # The content is (being) indexed from another source: record this one on it.
         set_sources(ctx.es, ctx.alias, doc.doc_id, lambda: ctx.contents.sources(doc.doc_id))
-        ctx.ledger.finish(source, DUPLICATE, doc_id=doc.doc_id, duplicate_of=claim.owner,
-                          raw_hash=raw_hash)
+        ctx.ledger.finish(
+            source, DUPLICATE, doc_id=doc.doc_id, duplicate_of=claim.owner, raw_hash=raw_hash
+        )
         return DUPLICATE
     doc = enrich(doc).replace(sources=ctx.contents.sources(doc.doc_id))
     outcome = bulk_index(ctx.es, ctx.alias, [(doc.doc_id, doc.to_index())], policy=ctx.policy)

@@ -23,7 +23,14 @@ def create_app(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         # Redis re-delivers an unacknowledged message after the visibility timeout; the
         # settings refuse a timeout shorter than the task time limit.
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout,
+            # How often a worker sweeps for messages whose visibility timeout ran out (a
+            # dead worker's): a tenth of the timeout, every sweep a real one. kombu's
+            # default is one real sweep per 100 s whatever the timeout.
+            "unacked_restore_interval": max(1, min(60, settings.visibility_timeout // 10)),
+            "unacked_restore_throttle": 1,
+        },
         task_time_limit=settings.task_time_limit,
         task_soft_time_limit=max(1, settings.task_time_limit - 15),
         task_ignore_result=True,

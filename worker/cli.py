@@ -20,10 +20,14 @@ from worker import stack
 from worker.logs import configure_logging
 from worker.settings import PROJECT_ROOT, Settings, get_settings
 
-cli = typer.Typer(help="dropsift: files in, clean searchable documents out.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-stack_cli = typer.Typer(help="The local Redis and Elasticsearch (no Docker needed).",
-                        no_args_is_help=True)
+cli = typer.Typer(
+    help="dropsift: files in, clean searchable documents out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+stack_cli = typer.Typer(
+    help="The local Redis and Elasticsearch (no Docker needed).", no_args_is_help=True
+)
 cli.add_typer(stack_cli, name="stack")
 out = Console()
 
@@ -37,8 +41,9 @@ def _settings() -> Settings:
 def _ledger(settings: Settings):  # type: ignore[no-untyped-def]
     from worker.ledger import Ledger
 
-    return Ledger(redis.Redis.from_url(settings.redis_url, decode_responses=True),
-                  settings.key_prefix)
+    return Ledger(
+        redis.Redis.from_url(settings.redis_url, decode_responses=True), settings.key_prefix
+    )
 
 
 def _sender():  # type: ignore[no-untyped-def]
@@ -85,8 +90,9 @@ def stack_status() -> None:
     """Whether each service answers. Exit code 1 when one does not."""
     services = stack.status(_settings())
     for s in services:
-        out.print(f"{s.name:14} {'up' if s.up else 'down':5} {s.url}  pid={s.pid or '-'} "
-                  f"{s.detail}")
+        out.print(
+            f"{s.name:14} {'up' if s.up else 'down':5} {s.url}  pid={s.pid or '-'} {s.detail}"
+        )
     raise typer.Exit(0 if all(s.up for s in services) else 1)
 
 
@@ -99,20 +105,34 @@ def worker(concurrency: Annotated[int | None, typer.Option(help="pool size")] = 
     settings = _settings()
     from worker.celery_app import app
 
-    app.worker_main([
-        "worker", "--loglevel", settings.log_level, "-Q", settings.index_prefix,
-        "--concurrency", str(concurrency or settings.worker_concurrency),
-        "-n", f"{settings.index_prefix}@%h", "--without-gossip", "--without-mingle",
-    ])
+    app.worker_main(
+        [
+            "worker",
+            "--loglevel",
+            settings.log_level,
+            "-Q",
+            settings.index_prefix,
+            "--concurrency",
+            str(concurrency or settings.worker_concurrency),
+            "-n",
+            f"{settings.index_prefix}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
 
 
 def _watcher(settings: Settings):  # type: ignore[no-untyped-def]
     from worker.watcher import Watcher
 
-    return Watcher(settings.inbox, _ledger(settings), _sender(),
-                   stable_seconds=settings.stable_seconds,
-                   rescan_seconds=settings.rescan_seconds,
-                   stale_after=settings.visibility_timeout + settings.task_time_limit)
+    return Watcher(
+        settings.inbox,
+        _ledger(settings),
+        _sender(),
+        stable_seconds=settings.stable_seconds,
+        rescan_seconds=settings.rescan_seconds,
+        stale_after=settings.visibility_timeout + settings.task_time_limit,
+    )
 
 
 @cli.command()
@@ -128,8 +148,10 @@ def watch() -> None:
 
 
 @cli.command()
-def api(host: Annotated[str | None, typer.Option()] = None,
-        port: Annotated[int | None, typer.Option()] = None) -> None:
+def api(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
     """Serve the HTTP search API (OpenAPI docs at /docs)."""
     import uvicorn
 
@@ -137,11 +159,17 @@ def api(host: Annotated[str | None, typer.Option()] = None,
     from search.client import make_client
 
     settings = _settings()
-    es = make_client(settings.es_url, user=settings.es_user, password=settings.es_password,
-                     api_key=settings.es_api_key, ca_file=settings.es_ca_file)
+    es = make_client(
+        settings.es_url,
+        user=settings.es_user,
+        password=settings.es_password,
+        api_key=settings.es_api_key,
+        ca_file=settings.es_ca_file,
+    )
     app = create_app(es, settings.alias, max_per_page=settings.max_per_page)
-    uvicorn.run(app, host=host or settings.api_host, port=port or settings.api_port,
-                log_config=None)
+    uvicorn.run(
+        app, host=host or settings.api_host, port=port or settings.api_port, log_config=None
+    )
 
 
 # --- one-shot commands --------------------------------------------------------------------
@@ -152,7 +180,7 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
     for column in ("file", "state", "reason / document"):
         table.add_column(column, overflow="fold")
     for e in report.entries:
-        detail = e.reason and f"{e.reason}: {e.last_error}" or e.doc_id[:16]
+        detail = (e.reason and f"{e.reason}: {e.last_error}") or e.doc_id[:16]
         if e.duplicate_of:
             detail = f"same content as {e.duplicate_of}"
         table.add_row(e.path, e.state, detail)
@@ -170,8 +198,9 @@ def ingest(
     from worker.ingest import ingest as run_ingest
 
     settings = _settings()
-    report = run_ingest(path, _ledger(settings), _sender(), timeout=timeout,
-                        show_progress=out.is_terminal)
+    report = run_ingest(
+        path, _ledger(settings), _sender(), timeout=timeout, show_progress=out.is_terminal
+    )
     _print_report(report)
     raise typer.Exit(1 if report.timed_out else 0)
 
@@ -193,8 +222,10 @@ def search(
     out.print(f"{result['total']['value']} hits ({result['took_ms']} ms)")
     for i, hit in enumerate(result["hits"], 1):
         title = (hit["highlight"].get("title") or [hit.get("title") or hit["id"]])[0]
-        out.print(f"\n{i}. {title}  [dim]{hit['published'][:16]} · {hit.get('language')} · "
-                  f"{hit['id'][:12]}[/dim]")
+        out.print(
+            f"\n{i}. {title}  [dim]{hit['published'][:16]} · {hit.get('language')} · "
+            f"{hit['id'][:12]}[/dim]"
+        )
         for fragment in hit["highlight"].get("body", [])[:2]:
             out.print(f"   …{' '.join(fragment.split())}…")
         out.print(f"   [dim]{', '.join(hit['sources'])}[/dim]")
@@ -219,8 +250,12 @@ def status() -> None:
 
 
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "worker.cli", *args], env=env,
-                            cwd=PROJECT_ROOT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "worker.cli", *args],
+        env=env,
+        cwd=PROJECT_ROOT,
+        start_new_session=True,
+    )
 
 
 def _first_searchable(settings: Settings, started: float, found: list[float]) -> None:
@@ -244,8 +279,10 @@ def up(
     started_at = time.monotonic()
     settings = _settings()
     services = _stack_up(settings)
-    out.print(f"redis {services['redis']} at {settings.redis_url}, elasticsearch "
-              f"{services['elasticsearch']} at {settings.es_url}")
+    out.print(
+        f"redis {services['redis']} at {settings.redis_url}, elasticsearch "
+        f"{services['elasticsearch']} at {settings.es_url}"
+    )
     env = {**os.environ}
     children = [_spawn(["worker"], env), _spawn(["api"], env)]
     stop = threading.Event()
@@ -254,20 +291,29 @@ def up(
     watcher_thread.start()
     try:
         first: list[float] = []
-        report = run_ingest(seeds, _ledger(settings), _sender(), timeout=600,
-                            show_progress=out.is_terminal,
-                            on_tick=lambda: _first_searchable(settings, started_at, first))
+        report = run_ingest(
+            seeds,
+            _ledger(settings),
+            _sender(),
+            timeout=600,
+            show_progress=out.is_terminal,
+            on_tick=lambda: _first_searchable(settings, started_at, first),
+        )
         _print_report(report)
         _first_searchable(settings, started_at, first)
         count = stack.es_client(settings).count(index=settings.alias)["count"]
         api_url = f"http://{settings.api_host}:{settings.api_port}"
-        out.print(f"\n[bold]{count} documents searchable[/bold] in {settings.alias}"
-                  + (f"; first one {first[0]:.1f}s after start" if first else ""))
-        out.print(f"  search API   {api_url}/api/search?q=Istanbul\n"
-                  f"  API docs     {api_url}/docs\n"
-                  f"  terminal     dropsift search Istanbul\n"
-                  f"  Elasticsearch {settings.es_url}/{settings.alias}/_search\n"
-                  f"  drop files in {settings.inbox} (write to a temp name, then rename)")
+        out.print(
+            f"\n[bold]{count} documents searchable[/bold] in {settings.alias}"
+            + (f"; first one {first[0]:.1f}s after start" if first else "")
+        )
+        out.print(
+            f"  search API   {api_url}/api/search?q=Istanbul\n"
+            f"  API docs     {api_url}/docs\n"
+            f"  terminal     dropsift search Istanbul\n"
+            f"  Elasticsearch {settings.es_url}/{settings.alias}/_search\n"
+            f"  drop files in {settings.inbox} (write to a temp name, then rename)"
+        )
         if report.timed_out:
             raise typer.Exit(1)
         if not once:

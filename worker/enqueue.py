@@ -35,8 +35,9 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def submit(path: Path, ledger: Ledger, send: Send, *, root: Path | None = None,
-           stale_after: float = 7200.0) -> str:
+def submit(
+    path: Path, ledger: Ledger, send: Send, *, root: Path | None = None, stale_after: float = 7200.0
+) -> str:
     """Queue one file; returns "queued", "unchanged", "in_flight" or "quarantined".
 
     The ledger is written before the message is sent, and put back if sending fails, so a
@@ -50,8 +51,12 @@ def submit(path: Path, ledger: Ledger, send: Send, *, root: Path | None = None,
             return "quarantined"
     st = path.stat()
     entry = ledger.get(key)
-    if (entry and entry.state in TERMINAL and entry.size == st.st_size
-            and entry.mtime_ns == st.st_mtime_ns):
+    if (
+        entry
+        and entry.state in TERMINAL
+        and entry.size == st.st_size
+        and entry.mtime_ns == st.st_mtime_ns
+    ):
         return "unchanged"
     raw_hash = file_hash(path)
     if entry and entry.raw_hash == raw_hash:
@@ -71,7 +76,7 @@ def submit(path: Path, ledger: Ledger, send: Send, *, root: Path | None = None,
 
 def walk(root: Path) -> list[Path]:
     """Every candidate file under root (or root itself), without following directory links."""
-    if root.is_file() or root.is_symlink() and not root.is_dir():
+    if root.is_file() or (root.is_symlink() and not root.is_dir()):
         return [root]
     found: list[Path] = []
     for folder, dirs, files in os.walk(root, followlinks=False):

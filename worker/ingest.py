@@ -29,17 +29,27 @@ class IngestReport:
     seconds: float = 0.0
 
 
-def ingest(root: Path, ledger: Ledger, send: Send, *, timeout: float = 600.0,
-           show_progress: bool = True,
-           on_tick: Callable[[], None] | None = None) -> IngestReport:
+def ingest(
+    root: Path,
+    ledger: Ledger,
+    send: Send,
+    *,
+    timeout: float = 600.0,
+    show_progress: bool = True,
+    on_tick: Callable[[], None] | None = None,
+) -> IngestReport:
     """Queue every file under root and wait until each reaches a terminal state."""
     started = time.monotonic()
     root = root.resolve()
     paths = walk(root)
     report = IngestReport(files=len(paths))
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[states]}"), TimeElapsedColumn(), disable=not show_progress,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[states]}"),
+        TimeElapsedColumn(),
+        disable=not show_progress,
     )
     with progress:
         bar = progress.add_task("queueing  ", total=len(paths), states="")
@@ -57,8 +67,11 @@ def ingest(root: Path, ledger: Ledger, send: Send, *, timeout: float = 600.0,
                     done[key] = entry
                     waiting.discard(key)
             states = Counter(e.state for e in done.values())
-            progress.update(bar, completed=len(done),
-                            states=" ".join(f"{k}={v}" for k, v in sorted(states.items())))
+            progress.update(
+                bar,
+                completed=len(done),
+                states=" ".join(f"{k}={v}" for k, v in sorted(states.items())),
+            )
             if on_tick:
                 on_tick()
             if not waiting:
@@ -73,6 +86,11 @@ def ingest(root: Path, ledger: Ledger, send: Send, *, timeout: float = 600.0,
     if report.timed_out:
         report.states["not_finished"] = len(waiting)
     report.seconds = time.monotonic() - started
-    log.info("ingest_done", root=str(root), files=report.files, **report.states,
-             seconds=round(report.seconds, 2))
+    log.info(
+        "ingest_done",
+        root=str(root),
+        files=report.files,
+        **report.states,
+        seconds=round(report.seconds, 2),
+    )
     return report

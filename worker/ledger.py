@@ -82,7 +82,10 @@ class Ledger:
         """A version of the file was handed to the queue; a new version starts from zero."""
         previous = self.get(path)
         fields: dict[str, Any] = {
-            "state": QUEUED, "raw_hash": raw_hash, "size": size, "mtime_ns": mtime_ns,
+            "state": QUEUED,
+            "raw_hash": raw_hash,
+            "size": size,
+            "mtime_ns": mtime_ns,
         }
         if previous is None or previous.raw_hash != raw_hash:
             fields.update(attempts=0, reason="", last_error="", doc_id="", duplicate_of="")
@@ -100,8 +103,10 @@ class Ledger:
         """Count a delivery before the work starts, so a crash mid-task still counts."""
         pipe = self.r.pipeline()
         pipe.hincrby(self._key(path), "attempts", 1)
-        pipe.hset(self._key(path), mapping={"state": PROCESSING, "path": path,
-                                             "updated_at": str(time.time())})
+        pipe.hset(
+            self._key(path),
+            mapping={"state": PROCESSING, "path": path, "updated_at": str(time.time())},
+        )
         pipe.sadd(self._index_key, self._key(path))
         attempts, *_ = pipe.execute()
         return int(attempts)

@@ -126,9 +126,25 @@ def redis_up(settings: Settings, wait: float = 15.0) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     # Append-only persistence: the ledger and the queue survive a restart of Redis.
     subprocess.run(
-        [binary, "--bind", host, "--port", str(port or 6379), "--dir", str(folder),
-         "--daemonize", "yes", "--pidfile", str(folder / "redis.pid"),
-         "--logfile", str(folder / "redis.log"), "--appendonly", "yes", "--save", ""],
+        [
+            binary,
+            "--bind",
+            host,
+            "--port",
+            str(port or 6379),
+            "--dir",
+            str(folder),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(folder / "redis.pid"),
+            "--logfile",
+            str(folder / "redis.log"),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+        ],
         check=True,
     )
     deadline = time.monotonic() + wait
@@ -197,14 +213,24 @@ def fetch_es_zip(settings: Settings) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     log.info("stack_fetching", service="elasticsearch", version=settings.es_version)
     result = subprocess.run(
-        [mvn, "-q", "-B", "dependency:copy",
-         f"-Dartifact={_ES_ARTIFACT.format(version=settings.es_version)}",
-         f"-DoutputDirectory={cache}", "-Dmdep.useBaseVersion=true"],
-        capture_output=True, text=True, cwd=cache,
+        [
+            mvn,
+            "-q",
+            "-B",
+            "dependency:copy",
+            f"-Dartifact={_ES_ARTIFACT.format(version=settings.es_version)}",
+            f"-DoutputDirectory={cache}",
+            "-Dmdep.useBaseVersion=true",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=cache,
     )
     if result.returncode != 0 or not target.exists():
-        raise StackError(f"mvn could not fetch Elasticsearch {settings.es_version}:\n"
-                         f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        raise StackError(
+            f"mvn could not fetch Elasticsearch {settings.es_version}:\n"
+            f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
     return target
 
 
@@ -240,8 +266,14 @@ def _run_user(settings: Settings) -> pwd.struct_passwd | None:
         return pwd.getpwnam(settings.es_run_user)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-             settings.es_run_user],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                settings.es_run_user,
+            ],
             check=True,
         )
         return pwd.getpwnam(settings.es_run_user)
@@ -278,8 +310,15 @@ def es_up(settings: Settings, wait: float = 180.0) -> str:
         sub.mkdir(parents=True, exist_ok=True)
     pid_file = folder / "es.pid"
     if user is not None:
-        for path in (folder, config, data, logs, *config.rglob("*"), *data.rglob("*"),
-                     *logs.rglob("*")):
+        for path in (
+            folder,
+            config,
+            data,
+            logs,
+            *config.rglob("*"),
+            *data.rglob("*"),
+            *logs.rglob("*"),
+        ):
             os.chown(path, user.pw_uid, user.pw_gid)
     env = {
         **os.environ,
@@ -291,20 +330,38 @@ def es_up(settings: Settings, wait: float = 180.0) -> str:
     # Single node on loopback: development mode, so production bootstrap checks stay off.
     # Security is off because nothing but this machine can reach it.
     command = [
-        str(home / "bin" / "elasticsearch"), "-d", "-p", str(pid_file),
-        "-Ediscovery.type=single-node", f"-Enetwork.host={host}", f"-Ehttp.port={port or 9200}",
-        "-Expack.security.enabled=false", f"-Epath.data={data}", f"-Epath.logs={logs}",
+        str(home / "bin" / "elasticsearch"),
+        "-d",
+        "-p",
+        str(pid_file),
+        "-Ediscovery.type=single-node",
+        f"-Enetwork.host={host}",
+        f"-Ehttp.port={port or 9200}",
+        "-Expack.security.enabled=false",
+        f"-Epath.data={data}",
+        f"-Epath.logs={logs}",
         "-Ecluster.routing.allocation.disk.threshold_enabled=false",
     ]
-    log.info("stack_starting", service="elasticsearch", version=settings.es_version,
-             java_home=str(jdk), user=user.pw_name if user else None)
+    log.info(
+        "stack_starting",
+        service="elasticsearch",
+        version=settings.es_version,
+        java_home=str(jdk),
+        user=user.pw_name if user else None,
+    )
     started = subprocess.run(
-        command, env=env, cwd=folder, capture_output=True, text=True,
-        user=user.pw_uid if user else None, group=user.pw_gid if user else None,
+        command,
+        env=env,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        user=user.pw_uid if user else None,
+        group=user.pw_gid if user else None,
     )
     if started.returncode != 0:
-        raise StackError(f"Elasticsearch did not start:\n{started.stdout[-3000:]}"
-                         f"{started.stderr[-3000:]}")
+        raise StackError(
+            f"Elasticsearch did not start:\n{started.stdout[-3000:]}{started.stderr[-3000:]}"
+        )
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if es_health(settings) in {"green", "yellow"}:
@@ -313,8 +370,9 @@ def es_up(settings: Settings, wait: float = 180.0) -> str:
         if pid_file.exists() and _read_pid(pid_file) is None:
             break
         time.sleep(1)
-    raise StackError(f"Elasticsearch is not healthy after {wait:.0f}s:\n"
-                     f"{_tail(logs / 'elasticsearch.log')}")
+    raise StackError(
+        f"Elasticsearch is not healthy after {wait:.0f}s:\n{_tail(logs / 'elasticsearch.log')}"
+    )
 
 
 # --- the stack ----------------------------------------------------------------------------
@@ -331,15 +389,27 @@ def down(settings: Settings, only: set[str] | None = None) -> dict[str, bool]:
         "elasticsearch": es_dir(settings) / "es.pid",
         "redis": redis_dir(settings) / "redis.pid",
     }
-    return {name: _stop_pid(pid_file, name) for name, pid_file in pid_files.items()
-            if only is None or name in only}
+    return {
+        name: _stop_pid(pid_file, name)
+        for name, pid_file in pid_files.items()
+        if only is None or name in only
+    }
 
 
 def status(settings: Settings) -> list[ServiceStatus]:
     health = es_health(settings)
     return [
-        ServiceStatus("redis", settings.redis_url, redis_alive(settings),
-                      _read_pid(redis_dir(settings) / "redis.pid")),
-        ServiceStatus("elasticsearch", settings.es_url, health in {"green", "yellow"},
-                      _read_pid(es_dir(settings) / "es.pid"), health or "not answering"),
+        ServiceStatus(
+            "redis",
+            settings.redis_url,
+            redis_alive(settings),
+            _read_pid(redis_dir(settings) / "redis.pid"),
+        ),
+        ServiceStatus(
+            "elasticsearch",
+            settings.es_url,
+            health in {"green", "yellow"},
+            _read_pid(es_dir(settings) / "es.pid"),
+            health or "not answering",
+        ),
     ]

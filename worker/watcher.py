@@ -44,8 +44,16 @@ class _Hints(FileSystemEventHandler):
 
 
 class Watcher:
-    def __init__(self, inbox: Path, ledger: Ledger, send: Send, *, stable_seconds: float,
-                 rescan_seconds: float, stale_after: float = 7200.0) -> None:
+    def __init__(
+        self,
+        inbox: Path,
+        ledger: Ledger,
+        send: Send,
+        *,
+        stable_seconds: float,
+        rescan_seconds: float,
+        stale_after: float = 7200.0,
+    ) -> None:
         self.inbox = inbox.resolve()
         self.ledger = ledger
         self.send = send
@@ -86,21 +94,29 @@ class Watcher:
                 continue
             if (st.st_size, st.st_mtime_ns) != (pending.size, pending.mtime_ns):
                 pending.size, pending.mtime_ns, pending.changed_at = (
-                    st.st_size, st.st_mtime_ns, now)
+                    st.st_size,
+                    st.st_mtime_ns,
+                    now,
+                )
                 continue
             if now - pending.changed_at < self.stable_seconds:
                 continue
             try:
-                result = submit(path, self.ledger, self.send, root=self.inbox,
-                                stale_after=self.stale_after)
+                result = submit(
+                    path, self.ledger, self.send, root=self.inbox, stale_after=self.stale_after
+                )
             except FileNotFoundError:
                 self._drop(path)
             except Exception as exc:
                 pending.failures += 1
                 delay = min(30.0, 0.5 * 2**pending.failures)
                 pending.retry_at = now + delay
-                log.warning("watcher_publish_failed", path=str(path), error=repr(exc)[:300],
-                            retry_in_s=delay)
+                log.warning(
+                    "watcher_publish_failed",
+                    path=str(path),
+                    error=repr(exc)[:300],
+                    retry_in_s=delay,
+                )
             else:
                 self._drop(path)
                 if result == "queued":

@@ -1,0 +1,275 @@
+"""Fixtures for integration tests: the real Redis, Elasticsearch and Celery worker processes.
+
+Tests get their own Redis database and index prefix, cleaned before each test and removed at
+the end. The servers themselves come from `dropsift stack up` (the test command runs it).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from elasticsearch import Elasticsearch
+
+from search.client import make_client
+from search.index import drop_all, ensure_index
+from worker.celery_app import PROCESS_FILE, create_app
+from worker.ledger import TERMINAL, Entry, Ledger
+from worker.settings import PROJECT_ROOT, Settings
+
+SEEDS = PROJECT_ROOT / "seeds"
+TEST_REDIS_URL = os.environ.get("DROPSIFT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_ES_URL = os.environ.get("DROPSIFT_TEST_ES_URL", "http://127.0.0.1:9200")
+
+
+def wait_for(
+    predicate: Callable[[], Any], timeout: float = 60.0, every: float = 0.2, what: str = "condition"
+) -> Any:
+    """Poll until predicate() is truthy; fail the test with `what` after the timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    state = tmp_path_factory.mktemp("state")
+    return Settings(
+        redis_url=TEST_REDIS_URL,
+        es_url=TEST_ES_URL,
+        index_prefix=f"dropsift-test-{uuid.uuid4().hex[:8]}",
+        state_dir=state,
+        inbox=state / "inbox",
+        stable_seconds=0.3,
+        rescan_seconds=2.0,
+        max_attempts=3,
+        bulk_backoff_seconds=0.1,
+        # Short, so messages of a killed worker come back within the test's patience.
+        visibility_timeout=10,
+        task_time_limit=8,
+        log_format="json",
+    )
+
+
+@pytest.fixture(scope="session")
+def service_env(settings: Settings) -> dict[str, str]:
+    """Environment for subprocesses (worker, CLI) that points them at the test services."""
+    return {
+        **os.environ,
+        "DROPSIFT_REDIS_URL": settings.redis_url,
+        "DROPSIFT_ES_URL": settings.es_url,
+        "DROPSIFT_INDEX_PREFIX": settings.index_prefix,
+        "DROPSIFT_STATE_DIR": str(settings.state_dir),
+        "DROPSIFT_INBOX": str(settings.inbox),
+        "DROPSIFT_MAX_ATTEMPTS": str(settings.max_attempts),
+        "DROPSIFT_BULK_BACKOFF_SECONDS": str(settings.bulk_backoff_seconds),
+        "DROPSIFT_VISIBILITY_TIMEOUT": str(settings.visibility_timeout),
+        "DROPSIFT_TASK_TIME_LIMIT": str(settings.task_time_limit),
+        "DROPSIFT_LOG_FORMAT": "json",
+    }
+
+
+@pytest.fixture(scope="session")
+def redis_client(settings: Settings) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.fail(
+            f"Redis is not answering at {settings.redis_url}: run `dropsift stack up` "
+            "(the README's test command does)"
+        )
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture(scope="session")
+def es(settings: Settings) -> Iterator[Elasticsearch]:
+    client = make_client(settings.es_url)
+    try:
+        client.cluster.health(wait_for_status="yellow", timeout="30s")
+    except Exception as exc:
+        pytest.fail(
+            f"Elasticsearch is not answering at {settings.es_url} ({exc}): run "
+            "`dropsift stack up` (the README's test command does)"
+        )
+    ensure_index(client, settings.alias)
+    yield client
+    drop_all(client, settings.alias)
+
+
+def _delete_all_documents(es: Elasticsearch, alias: str) -> None:
+    # The distribution has no delete-by-query module: delete by id.
+    es.indices.refresh(index=alias)
+    ids = [h["_id"] for h in es.search(index=alias, size=10_000, source=False)["hits"]["hits"]]
+    if ids:
+        es.bulk(operations=[{"delete": {"_index": alias, "_id": i}} for i in ids], refresh=True)
+
+
+@pytest.fixture
+def clean_state(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> None:
+    """Each test starts with an empty ledger, content registry and index."""
+    keys = list(redis_client.scan_iter(f"{settings.key_prefix}*", count=1000))
+    if keys:
+        redis_client.delete(*keys)
+    _delete_all_documents(es, settings.alias)
+
+
+@pytest.fixture(scope="session")
+def ledger(settings: Settings, redis_client: redis.Redis) -> Ledger:
+    return Ledger(redis_client, settings.key_prefix)
+
+
+@pytest.fixture(scope="session")
+def send(settings: Settings) -> Callable[[str], None]:
+    """Publish a task exactly as the watcher does, on the test broker."""
+    app = create_app(settings)
+
+    def _send(path: str) -> None:
+        app.send_task(PROCESS_FILE, args=[path])
+
+    return _send
+
+
+class WorkerProcess:
+    """A real `dropsift worker` (Celery prefork) in its own process group."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.concurrency = concurrency
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> None:
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "worker.cli",
+                    "worker",
+                    "--concurrency",
+                    str(self.concurrency),
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=PROJECT_ROOT,
+                start_new_session=True,
+            )
+
+        def ready() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                pytest.fail(f"worker exited with {self.proc.returncode}:\n{self.log_tail()}")
+            return b" ready." in self.log_path.read_bytes()[offset:]
+
+        wait_for(ready, timeout, what="the Celery worker to be ready")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the main process and its pool children."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if not self.alive():
+            return
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.fixture(scope="session")
+def worker(
+    service_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_client: redis.Redis,
+    es: Elasticsearch,
+) -> Iterator[WorkerProcess]:
+    proc = WorkerProcess(service_env, tmp_path_factory.mktemp("worker") / "worker.log")
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def running_worker(worker: WorkerProcess, clean_state: None) -> WorkerProcess:
+    """The session worker, restarted if an earlier test killed it."""
+    if not worker.alive():
+        worker.start()
+    return worker
+
+
+def wait_terminal(ledger: Ledger, paths: list[Path], timeout: float = 90.0) -> dict[str, Entry]:
+    """Wait until every path has a terminal ledger state; returns path -> entry."""
+    keys = [str(p) for p in paths]
+
+    def done() -> dict[str, Entry] | None:
+        entries = {k: ledger.get(k) for k in keys}
+        if all(e is not None and e.state in TERMINAL for e in entries.values()):
+            return {k: e for k, e in entries.items() if e is not None}
+        return None
+
+    return wait_for(done, timeout, what=f"{len(keys)} files to reach a final state")  # type: ignore[no-any-return]
+
+
+def search_ids(es: Elasticsearch, alias: str, q: str) -> set[str]:
+    es.indices.refresh(index=alias)
+    response = es.search(
+        index=alias,
+        size=100,
+        query={"simple_query_string": {"query": q, "fields": ["title", "body"]}},
+    )
+    return {h["_id"] for h in response["hits"]["hits"]}
+
+
+@pytest.fixture
+def watcher_thread(
+    settings: Settings, ledger: Ledger, send: Callable[[str], None], tmp_path: Path
+) -> Iterator[tuple[Path, Any]]:
+    """A real watcher on a fresh inbox, running in a thread for the test's duration."""
+    from worker.watcher import Watcher
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    watcher = Watcher(
+        inbox,
+        ledger,
+        send,
+        stable_seconds=settings.stable_seconds,
+        rescan_seconds=settings.rescan_seconds,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
+    thread.start()
+    yield inbox, watcher
+    stop.set()
+    thread.join(timeout=10)

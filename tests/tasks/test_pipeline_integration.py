@@ -1,0 +1,170 @@
+"""The whole path on the real services: inbox -> watcher -> Redis -> Celery worker -> index."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from tests.conftest import SEEDS, WorkerProcess, search_ids, wait_for, wait_terminal
+from worker.enqueue import submit
+from worker.ledger import Ledger
+from worker.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+SEED_000 = SEEDS / "000_2fa40668a4e6c1c4.txt"
+SEED_003 = SEEDS / "003_0fcbdef7ffe9cfd8.txt"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+
+
+def drop(src: Path | bytes, inbox: Path, name: str) -> Path:
+    """Write the way a well-behaved scraper does: a temp name, then a rename."""
+    temp = inbox / f".{name}.part"
+    if isinstance(src, bytes):
+        temp.write_bytes(src)
+    else:
+        shutil.copyfile(src, temp)
+    final = inbox / name
+    temp.rename(final)
+    return final
+
+
+def test_seeds_dropped_in_the_inbox_become_searchable(
+    running_worker: WorkerProcess,
+    watcher_thread,
+    es: Elasticsearch,
+    settings: Settings,
+    ledger: Ledger,
+) -> None:
+    inbox, _ = watcher_thread
+    paths = [drop(SEED_000, inbox, SEED_000.name), drop(SEED_003, inbox, SEED_003.name)]
+
+    entries = wait_terminal(ledger, paths)
+
+    assert {e.state for e in entries.values()} == {"indexed"}
+    id_000, id_003 = entries[str(paths[0])].doc_id, entries[str(paths[1])].doc_id
+    assert search_ids(es, settings.alias, "Istanbul") == {id_000, id_003}
+    assert search_ids(es, settings.alias, "Kharkiv") == {id_003}
+    doc = es.get(index=settings.alias, id=id_003)["_source"]
+    assert (
+        doc["title"]
+        == "Ukraine, Russia resume peace talks in Turkey amid low hopes for breakthrough"
+    )
+    assert doc["section"] == "World"
+    assert doc["published"].startswith("2025-06-02T21:29")
+    assert doc["published_from"] == "text"
+    assert doc["language"] == "en"
+    assert doc["sources"] == [str(paths[1])]
+    doc = es.get(index=settings.alias, id=id_000)["_source"]
+    assert doc["published_from"] == "ingested"  # no date line: falls back, and says so
+    assert doc["body"].count("Istanbul") < 6818 // 2  # the repeated body was cut
+    assert doc["cleaning"]["removed"]["repeated_paragraph"]
+
+
+def test_same_content_twice_and_under_a_second_name_is_one_document(
+    running_worker: WorkerProcess,
+    watcher_thread,
+    es: Elasticsearch,
+    settings: Settings,
+    ledger: Ledger,
+) -> None:
+    inbox, _ = watcher_thread
+    first = drop(SEED_003, inbox, "story.txt")
+    (entry,) = wait_terminal(ledger, [first]).values()
+    assert entry.state == "indexed"
+
+    second = drop(SEED_003, inbox, "story copy.txt")
+    again = drop(SEED_003, inbox, "story.txt")  # the same file dropped again
+    wait_terminal(ledger, [second])
+    wait_for(
+        lambda: ledger.get(str(again)).size == again.stat().st_size,
+        10,  # type: ignore[union-attr]
+        what="the watcher to look at the re-dropped file",
+    )
+
+    dup = ledger.get(str(second))
+    assert dup is not None and dup.state == "duplicate"
+    assert dup.doc_id == entry.doc_id and dup.duplicate_of == str(first)
+    re_dropped = ledger.get(str(first))
+    assert re_dropped is not None
+    assert re_dropped.state == "indexed" and re_dropped.attempts == 1  # not processed again
+    es.indices.refresh(index=settings.alias)
+    assert es.count(index=settings.alias)["count"] == 1
+    sources = es.get(index=settings.alias, id=entry.doc_id)["_source"]["sources"]
+    assert sources == sorted([str(first), str(second)])
+
+
+def test_bad_files_are_quarantined_with_a_reason_and_the_worker_keeps_going(
+    running_worker: WorkerProcess,
+    watcher_thread,
+    es: Elasticsearch,
+    settings: Settings,
+    ledger: Ledger,
+) -> None:
+    inbox, _ = watcher_thread
+    empty = drop(b"", inbox, "empty.txt")
+    image = drop(PNG, inbox, "photo.txt")
+    blank = drop(b"  \n\t\n", inbox, "blank.txt")
+    boiler = drop(b"Clicky\nAdvertisement\nShare this article\n", inbox, "boilerplate.txt")
+    good = drop(SEED_003, inbox, "good.txt")
+
+    entries = wait_terminal(ledger, [empty, image, blank, boiler, good])
+
+    reasons = {Path(k).name: (e.state, e.reason) for k, e in entries.items()}
+    assert reasons["empty.txt"] == ("quarantined", "empty")
+    assert reasons["photo.txt"] == ("quarantined", "binary")
+    assert "PNG" in entries[str(image)].last_error
+    assert reasons["blank.txt"] == ("quarantined", "empty")
+    assert reasons["boilerplate.txt"] == ("quarantined", "empty_after_cleaning")
+    assert reasons["good.txt"] == ("indexed", "")
+    assert running_worker.alive()
+    es.indices.refresh(index=settings.alias)
+    assert es.count(index=settings.alias)["count"] == 1
+
+
+def _distinct_documents(folder: Path, count: int) -> list[Path]:
+    paragraphs = [p for p in SEED_003.read_text().split("\n\n") if len(p) > 80]
+    paths = []
+    for i in range(count):
+        body = "\n\n".join(paragraphs[(i + k) % len(paragraphs)] for k in range(4))
+        path = folder / f"doc-{i:03}.txt"
+        path.write_text(f"Report number {i} on the talks\n\n{body}\n\nFiled as item {i}.\n")
+        paths.append(path)
+    return paths
+
+
+def test_killing_the_worker_mid_run_loses_nothing_and_duplicates_nothing(
+    running_worker: WorkerProcess,
+    es: Elasticsearch,
+    settings: Settings,
+    ledger: Ledger,
+    send,
+    tmp_path: Path,
+) -> None:
+    paths = _distinct_documents(tmp_path, 60)
+    for path in paths:
+        assert submit(path, ledger, send) == "queued"
+    wait_for(
+        lambda: sum(ledger.get(str(p)).state == "indexed" for p in paths) >= 5,  # type: ignore[union-attr]
+        60,
+        what="the worker to index a few files",
+    )
+
+    running_worker.kill()
+    unfinished = [p for p in paths if ledger.get(str(p)).state != "indexed"]  # type: ignore[union-attr]
+    assert unfinished, "the worker finished everything before it was killed"
+    running_worker.start()
+
+    entries = wait_terminal(ledger, paths, timeout=120)
+    assert {e.state for e in entries.values()} == {"indexed"}
+    es.indices.refresh(index=settings.alias)
+    indexed_ids = {
+        h["_id"] for h in es.search(index=settings.alias, size=1000, source=False)["hits"]["hits"]
+    }
+    expected_ids = {e.doc_id for e in entries.values()}
+    assert len(expected_ids) == 60
+    assert indexed_ids == expected_ids  # lost = 0, unexpected = 0
+    assert es.count(index=settings.alias)["count"] == 60  # duplicated = 0
