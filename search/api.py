@@ -15,6 +15,14 @@ from fastapi.responses import JSONResponse
 from search.query import BadQuery, SearchParams, Sort, build_search, parse_response
 
 
+def get_es(request: Request) -> Elasticsearch:
+    """The client the app was created with; tests and callers hand in their own."""
+    return request.app.state.es
+
+
+EsDep = Annotated[Elasticsearch, Depends(get_es)]
+
+
 def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> FastAPI:
     app = FastAPI(
         title="dropsift search",
@@ -23,11 +31,6 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
     )
     app.state.es = es
     app.state.alias = alias
-
-    def get_es(request: Request) -> Elasticsearch:
-        return request.app.state.es  # type: ignore[no-any-return]
-
-    es_dep = Annotated[Elasticsearch, Depends(get_es)]
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Any) -> Any:
@@ -48,7 +51,7 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
 
     @app.get("/api/search", summary="Search documents")
     def search(
-        es: es_dep,
+        es: EsDep,
         request: Request,
         q: Annotated[str, Query(max_length=1000, description="simple_query_string syntax")] = "",
         language: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies defaults)
@@ -98,7 +101,7 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
         return result
 
     @app.get("/api/documents/{doc_id}", summary="One document, with its body")
-    def document(doc_id: str, es: es_dep, request: Request) -> dict[str, Any]:
+    def document(doc_id: str, es: EsDep, request: Request) -> dict[str, Any]:
         try:
             found = es.get(index=request.app.state.alias, id=doc_id)
         except NotFoundError as exc:
@@ -106,7 +109,7 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
         return {"id": found["_id"], **found["_source"]}
 
     @app.get("/healthz", summary="Whether Elasticsearch answers and the index exists")
-    def healthz(es: es_dep, request: Request) -> JSONResponse:
+    def healthz(es: EsDep, request: Request) -> JSONResponse:
         try:
             health = es.cluster.health()["status"]
             exists = bool(es.indices.exists_alias(name=request.app.state.alias))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from elasticsearch import Elasticsearch
 
@@ -17,12 +18,13 @@ def make_client(
     request_timeout: float = 30.0,
 ) -> Elasticsearch:
     """A client that leaves retries to the callers, which know what is transient."""
+    options: dict[str, Any] = {}
+    if user:
+        options["basic_auth"] = (user, password or "")
+    if api_key:
+        options["api_key"] = api_key
+    if ca_file:
+        options["ca_certs"] = str(ca_file)
     return Elasticsearch(
-        url,
-        basic_auth=(user, password or "") if user else None,
-        api_key=api_key,
-        ca_certs=str(ca_file) if ca_file else None,
-        request_timeout=request_timeout,
-        max_retries=0,
-        retry_on_timeout=False,
+        url, request_timeout=request_timeout, max_retries=0, retry_on_timeout=False, **options
     )

@@ -17,8 +17,12 @@ from rich.console import Console
 from rich.table import Table
 
 from worker import stack
+from worker.enqueue import Send
+from worker.ingest import IngestReport
+from worker.ledger import Ledger
 from worker.logs import configure_logging
 from worker.settings import PROJECT_ROOT, Settings, get_settings
+from worker.watcher import Watcher
 
 cli = typer.Typer(
     help="dropsift: files in, clean searchable documents out.",
@@ -38,15 +42,13 @@ def _settings() -> Settings:
     return settings
 
 
-def _ledger(settings: Settings):  # type: ignore[no-untyped-def]
-    from worker.ledger import Ledger
-
+def _ledger(settings: Settings) -> Ledger:
     return Ledger(
         redis.Redis.from_url(settings.redis_url, decode_responses=True), settings.key_prefix
     )
 
 
-def _sender():  # type: ignore[no-untyped-def]
+def _sender() -> Send:
     from worker.celery_app import PROCESS_FILE, app
 
     def send(path: str) -> None:
@@ -122,9 +124,7 @@ def worker(concurrency: Annotated[int | None, typer.Option(help="pool size")] = 
     )
 
 
-def _watcher(settings: Settings):  # type: ignore[no-untyped-def]
-    from worker.watcher import Watcher
-
+def _watcher(settings: Settings) -> Watcher:
     return Watcher(
         settings.inbox,
         _ledger(settings),
@@ -166,6 +166,9 @@ def api(
         api_key=settings.es_api_key,
         ca_file=settings.es_ca_file,
     )
+    from search.index import ensure_index
+
+    ensure_index(es, settings.alias)  # healthy from the start, before the first document
     app = create_app(es, settings.alias, max_per_page=settings.max_per_page)
     uvicorn.run(
         app, host=host or settings.api_host, port=port or settings.api_port, log_config=None
@@ -175,7 +178,7 @@ def api(
 # --- one-shot commands --------------------------------------------------------------------
 
 
-def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+def _print_report(report: IngestReport) -> None:
     table = Table(title=f"{report.files} files in {report.seconds:.1f}s")
     for column in ("file", "state", "reason / document"):
         table.add_column(column, overflow="fold")
@@ -300,8 +303,15 @@ def up(
             on_tick=lambda: _first_searchable(settings, started_at, first),
         )
         _print_report(report)
+        # Indexed is not yet searchable: wait (about one refresh interval) until it is.
+        indexed = {e.doc_id for e in report.entries if e.state == "indexed"}
+        es = stack.es_client(settings)
+        deadline = time.monotonic() + 10
+        while (count := es.count(index=settings.alias)["count"]) < len(indexed):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         _first_searchable(settings, started_at, first)
-        count = stack.es_client(settings).count(index=settings.alias)["count"]
         api_url = f"http://{settings.api_host}:{settings.api_port}"
         out.print(
             f"\n[bold]{count} documents searchable[/bold] in {settings.alias}"

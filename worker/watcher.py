@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ class _Pending:
 
 
 class _Hints(FileSystemEventHandler):
-    def __init__(self, note: callable) -> None:  # type: ignore[valid-type]
+    def __init__(self, note: Callable[[Path], None]) -> None:
         self.note = note
 
     def on_any_event(self, event: FileSystemEvent) -> None:
