@@ -90,7 +90,7 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
             raise HTTPException(400, str(exc)) from exc
         started = time.perf_counter()
         try:
-            response = es.search(index=request.app.state.alias, body=body, timeout="10s")
+            response = es.search(index=request.app.state.alias, body={**body, "timeout": "10s"})
         except ApiError as exc:
             if exc.meta.status == 400:
                 raise HTTPException(400, f"Elasticsearch refused the query: {exc}") from exc
