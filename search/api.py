@@ -56,6 +56,7 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
         q: Annotated[str, Query(max_length=1000, description="simple_query_string syntax")] = "",
         language: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies defaults)
         section: Annotated[list[str], Query()] = [],  # noqa: B006
+        site: Annotated[list[str], Query()] = [],  # noqa: B006
         author: Annotated[list[str], Query()] = [],  # noqa: B006
         format: Annotated[list[str], Query()] = [],  # noqa: B006
         published_from: Annotated[list[str], Query()] = [],  # noqa: B006
@@ -73,6 +74,7 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
             filters={
                 "language": language,
                 "section": section,
+                "site": site,
                 "author": author,
                 "format": format,
                 "published_from": published_from,

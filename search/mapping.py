@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 
@@ -19,6 +19,8 @@ MAPPINGS: dict[str, Any] = {
         "sources": _KEYWORD,
         "section": _KEYWORD,
         "author": _KEYWORD,
+        "url": _KEYWORD,
+        "site": _KEYWORD,
         "language": {"type": "keyword"},
         "word_count": {"type": "integer"},
         # The time field: the published date, or the ingestion time when the document has
@@ -40,4 +42,11 @@ SETTINGS: dict[str, Any] = {
 }
 
 # Fields the search API offers as facets (keyword fields only).
-FACET_FIELDS: tuple[str, ...] = ("language", "section", "author", "format", "published_from")
+FACET_FIELDS: tuple[str, ...] = (
+    "language",
+    "section",
+    "site",
+    "author",
+    "format",
+    "published_from",
+)

@@ -44,7 +44,14 @@ def clean(doc: Document) -> Document:
     drop("repeated_paragraph", repeats)
     body = "\n\n".join(paragraphs)
 
-    if header.title:
+    # Fields the extractor already read from structured input (HTML metadata, JSON fields,
+    # front matter) win over what the text's header lines suggest.
+    published, published_from = doc.published, doc.published_from
+    if published is None and header.published is not None:
+        published, published_from = header.published, "text"
+    if doc.title:
+        title, title_from = doc.title, doc.title_from or "metadata"
+    elif header.title:
         title, title_from = header.title, "text"
     elif body:
         title, title_from = title_from_sentence(first_sentence(body)), "first_sentence"
@@ -55,10 +62,10 @@ def clean(doc: Document) -> Document:
         body=body,
         title=title,
         title_from=title_from,
-        published=header.published,
-        published_from="text" if header.published else None,
-        section=header.section,
-        author=header.author,
+        published=published,
+        published_from=published_from,
+        section=doc.section or header.section,
+        author=doc.author or header.author,
         cleaning={
             "version": CLEANER_VERSION,
             "chars_before": len(doc.text),

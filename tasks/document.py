@@ -29,6 +29,10 @@ class Document:
     """Where the date came from: "text" or "ingested" (a fallback, flagged as such)."""
     section: str | None = None
     author: str | None = None
+    url: str | None = None
+    """Where the content was published, when the input says (HTML canonical link, JSON url)."""
+    site: str | None = None
+    """The publishing site: the URL's host, or the inbox sub-folder a scraper writes to."""
     cleaning: dict[str, Any] = field(default_factory=dict)
     """What cleaning did: version, characters before/after, removed lines by reason."""
 
@@ -50,6 +54,8 @@ class Document:
             "sources": sorted(set(self.sources or [self.source])),
             "section": self.section,
             "author": self.author,
+            "url": self.url,
+            "site": self.site,
             "language": self.language,
             "word_count": self.word_count,
             "published": published.isoformat(),
