@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import codecs
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from charset_normalizer import from_bytes
 
 from tasks.document import Document
 from tasks.errors import Rejected
+from tasks.formats.fields import field_map
+from tasks.formats.items import Items, extract_json, extract_jsonl
+from tasks.formats.markdown import extract_markdown
 
 # File signatures of common binary formats that scrapers save with a text extension by mistake.
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -65,19 +69,56 @@ def decode(data: bytes) -> tuple[str, str]:
     return str(best), best.encoding
 
 
-def _text(path: Path, text: str) -> Document:
-    return Document(source=str(path), text=text, format="txt")
+@dataclass
+class Extraction:
+    """What one file held: its documents, and the items of it refused on their own."""
+
+    documents: list[Document]
+    rejected: list[tuple[str, Rejected]] = field(default_factory=list)
+    """(item source, why) for items of a multi-item file (a bad JSON line, say)."""
+    raw: bytes = b""
+
+
+def _html(source: str, text: str) -> Document:
+    from tasks.formats.html import extract_html  # trafilatura loads lazily, once
+
+    return extract_html(source, text)
+
+
+Extractor = Callable[[Path, str, Mapping[str, Sequence[str]]], Extraction]
+
+
+def _one(doc: Document) -> Extraction:
+    return Extraction([doc])
+
+
+def _items(items: Items) -> Extraction:
+    if not items.documents and not items.rejected:
+        raise Rejected("empty", "the file holds no items")
+    return Extraction(items.documents, items.rejected)
 
 
 # One extractor per format, chosen by extension.
-EXTRACTORS: dict[str, Callable[[Path, str], Document]] = {
-    ".txt": _text,
-    ".text": _text,
+EXTRACTORS: dict[str, Extractor] = {
+    ".txt": lambda p, t, f: _one(Document(source=str(p), text=t, format="txt")),
+    ".text": lambda p, t, f: _one(Document(source=str(p), text=t, format="txt")),
+    ".md": lambda p, t, f: _one(extract_markdown(str(p), t)),
+    ".markdown": lambda p, t, f: _one(extract_markdown(str(p), t)),
+    ".html": lambda p, t, f: _one(_html(str(p), t)),
+    ".htm": lambda p, t, f: _one(_html(str(p), t)),
+    ".json": lambda p, t, f: _items(extract_json(str(p), t, _html, f)),
+    ".jsonl": lambda p, t, f: _items(extract_jsonl(str(p), t, _html, f)),
+    ".ndjson": lambda p, t, f: _items(extract_jsonl(str(p), t, _html, f)),
 }
 
 
-def read_file(path: Path, max_bytes: int) -> tuple[Document, bytes]:
-    """Read and decode one file; returns the Document and the raw bytes it came from."""
+def read_file(
+    path: Path, max_bytes: int, field_overrides: Mapping[str, Sequence[str]] | None = None
+) -> Extraction:
+    """Read, check and decode one file, and extract its document(s).
+
+    `field_overrides` renames the fields of JSON items (DROPSIFT_JSON_FIELDS).
+    """
     extractor = EXTRACTORS.get(path.suffix.lower())
     if extractor is None:
         known = ", ".join(sorted(EXTRACTORS))
@@ -105,4 +146,7 @@ def read_file(path: Path, max_bytes: int) -> tuple[Document, bytes]:
     text, _encoding = decode(data)
     if not text.strip():
         raise Rejected("empty", "the file holds only whitespace")
-    return extractor(path, text), data
+    # NUL bytes inside otherwise valid text break Elasticsearch's JSON and every text rule.
+    extraction = extractor(path, text.replace("\x00", ""), field_map(field_overrides))
+    extraction.raw = data
+    return extraction

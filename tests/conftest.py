@@ -7,6 +7,7 @@ the end. The servers themselves come from `dropsift stack up` (the test command 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -95,7 +96,13 @@ def redis_client(settings: Settings) -> Iterator[redis.Redis]:
             "(the README's test command does)"
         )
     yield client
-    client.flushdb()
+    # Only this session's keys (ledger, registry, its queue and binding): other sessions may
+    # share the database.
+    keys = [
+        *client.scan_iter(f"{settings.index_prefix}*", count=1000),
+        f"_kombu.binding.{settings.index_prefix}",
+    ]
+    client.delete(*keys)
 
 
 @pytest.fixture(scope="session")
@@ -253,13 +260,15 @@ def search_ids(es: Elasticsearch, alias: str, q: str) -> set[str]:
 
 @pytest.fixture
 def watcher_thread(
-    settings: Settings, ledger: Ledger, send: Callable[[str], None], tmp_path: Path
+    settings: Settings, ledger: Ledger, send: Callable[[str], None]
 ) -> Iterator[tuple[Path, Any]]:
     """A real watcher on a fresh inbox, running in a thread for the test's duration."""
     from worker.watcher import Watcher
 
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
+    # The configured inbox, which the worker knows too (sites come from its sub-folders).
+    inbox = settings.inbox
+    shutil.rmtree(inbox, ignore_errors=True)
+    inbox.mkdir(parents=True)
     watcher = Watcher(
         inbox,
         ledger,

@@ -234,6 +234,54 @@ def search(
         out.print(f"   [dim]{', '.join(hit['sources'])}[/dim]")
 
 
+@cli.command("clean")
+def clean_command(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="one input file")],
+) -> None:
+    """Print what extraction and cleaning make of one file, as JSON (no services needed)."""
+    import json
+
+    from tasks.clean import clean
+    from tasks.errors import Rejected
+    from tasks.extract import read_file
+
+    settings = get_settings()
+    try:
+        extraction = read_file(path.resolve(), settings.max_file_bytes, settings.json_fields)
+    except Rejected as rejected:
+        print(
+            json.dumps(
+                {"source": str(path), "rejected": rejected.reason, "detail": rejected.detail},
+                indent=2,
+            )
+        )
+        raise typer.Exit(1) from rejected
+    shown = []
+    for doc in extraction.documents:
+        cleaned = clean(doc)
+        shown.append(
+            {
+                "source": cleaned.source,
+                "format": cleaned.format,
+                "title": cleaned.title,
+                "title_from": cleaned.title_from,
+                "published": cleaned.published.isoformat() if cleaned.published else None,
+                "published_from": cleaned.published_from,
+                "section": cleaned.section,
+                "author": cleaned.author,
+                "url": cleaned.url,
+                "site": cleaned.site,
+                "body": cleaned.body,
+                "cleaning": cleaned.cleaning,
+            }
+        )
+    shown += [
+        {"source": source, "rejected": why.reason, "detail": why.detail}
+        for source, why in extraction.rejected
+    ]
+    print(json.dumps(shown[0] if len(shown) == 1 else shown, indent=2, ensure_ascii=False))
+
+
 @cli.command()
 def status() -> None:
     """What happened to every file: counts by state, and the quarantine with reasons."""

@@ -33,6 +33,8 @@ class Entry:
     last_error: str = ""
     doc_id: str = ""
     duplicate_of: str = ""
+    items: str = ""
+    """For a multi-item file (JSON feed): its items' outcomes, counted."""
     updated_at: float = 0.0
 
     @classmethod
@@ -48,6 +50,7 @@ class Entry:
             last_error=data.get("last_error", ""),
             doc_id=data.get("doc_id", ""),
             duplicate_of=data.get("duplicate_of", ""),
+            items=data.get("items", ""),
             updated_at=float(data.get("updated_at", 0.0)),
         )
 
@@ -88,7 +91,9 @@ class Ledger:
             "mtime_ns": mtime_ns,
         }
         if previous is None or previous.raw_hash != raw_hash:
-            fields.update(attempts=0, reason="", last_error="", doc_id="", duplicate_of="")
+            fields.update(
+                attempts=0, reason="", last_error="", doc_id="", duplicate_of="", items=""
+            )
         self._write(path, **fields)
 
     def seen_unchanged(self, path: str, size: int, mtime_ns: int) -> None:

@@ -30,10 +30,18 @@ class Settings(BaseSettings):
     state_dir: Path = PROJECT_ROOT / ".dropsift"
     inbox: Path = PROJECT_ROOT / ".dropsift" / "inbox"
     max_file_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    json_fields: dict[str, list[str]] = Field(default_factory=dict)
+    """Field names of JSON items, as JSON: {"body": ["story"], "published": ["ts"]}."""
     stable_seconds: float = Field(default=0.5, ge=0)
     """A file is queued only once its size and mtime have not changed for this long."""
     rescan_seconds: float = Field(default=30.0, gt=0)
     """Period of the reconciliation scan that catches events the watcher missed."""
+
+    # Cleaning
+    boilerplate_min_docs: int = Field(default=5, ge=2)
+    """A line is a source's boilerplate once seen in this many of its documents..."""
+    boilerplate_min_share: float = Field(default=0.5, gt=0, le=1)
+    """...and in at least this share of them."""
 
     # Worker
     max_attempts: int = Field(default=3, ge=1)
@@ -69,6 +77,9 @@ class Settings(BaseSettings):
                 f"DROPSIFT_VISIBILITY_TIMEOUT ({self.visibility_timeout}s) must be longer than "
                 f"DROPSIFT_TASK_TIME_LIMIT ({self.task_time_limit}s)"
             )
+        from tasks.formats.fields import field_map
+
+        field_map(self.json_fields)  # unknown field names fail here, not in every task
         if self.es_api_key and (self.es_user or self.es_password):
             raise ValueError("set DROPSIFT_ES_API_KEY or DROPSIFT_ES_USER/PASSWORD, not both")
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -22,6 +23,7 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\
 
 def drop(src: Path | bytes, inbox: Path, name: str) -> Path:
     """Write the way a well-behaved scraper does: a temp name, then a rename."""
+    inbox.mkdir(parents=True, exist_ok=True)
     temp = inbox / f".{name}.part"
     if isinstance(src, bytes):
         temp.write_bytes(src)
@@ -168,3 +170,73 @@ def test_killing_the_worker_mid_run_loses_nothing_and_duplicates_nothing(
     assert len(expected_ids) == 60
     assert indexed_ids == expected_ids  # lost = 0, unexpected = 0
     assert es.count(index=settings.alias)["count"] == 60  # duplicated = 0
+
+
+def test_a_json_lines_feed_indexes_its_good_items_and_quarantines_each_bad_one(
+    running_worker: WorkerProcess,
+    watcher_thread,
+    es: Elasticsearch,
+    settings: Settings,
+    ledger: Ledger,
+) -> None:
+    inbox, _ = watcher_thread
+    story = SEED_003.read_text()
+    lines = [
+        json.dumps({"title": "Talks in Istanbul", "body": story, "date": "2025-06-02"}),
+        "{broken",
+        json.dumps({"title": "Same story again", "body": story}),  # a duplicate item
+        json.dumps(
+            {
+                "title": "Other",
+                "body": "Markets rallied on Monday after the talks.",
+                "url": "https://www.example.org/markets",
+            }
+        ),
+    ]
+    (inbox / "scraper-a").mkdir()
+    feed = drop("\n".join(lines).encode(), inbox / "scraper-a", "feed.jsonl")
+
+    (entry,) = wait_terminal(ledger, [feed]).values()
+
+    assert entry.state == "indexed"
+    assert entry.items == "duplicate: 1, indexed: 2, quarantined: 1"
+    bad = ledger.get(f"{feed}#L2")
+    assert bad is not None and (bad.state, bad.reason) == ("quarantined", "malformed_json")
+    dup = ledger.get(f"{feed}#L3")
+    assert dup is not None and dup.duplicate_of == f"{feed}#L1"
+    es.indices.refresh(index=settings.alias)
+    hits = es.search(index=settings.alias, size=10)["hits"]["hits"]
+    by_title = {h["_source"]["title"]: h["_source"] for h in hits}
+    assert set(by_title) == {"Talks in Istanbul", "Other"}
+    assert by_title["Talks in Istanbul"]["site"] == "scraper-a"  # the inbox sub-folder
+    assert by_title["Talks in Istanbul"]["sources"] == [f"{feed}#L1", f"{feed}#L3"]
+    assert by_title["Other"]["site"] == "example.org"  # the item's own URL wins
+    assert by_title["Talks in Istanbul"]["published"].startswith("2025-06-02")
+
+
+def test_a_sites_repeated_footer_is_learned_and_removed(
+    settings: Settings, redis_client, es: Elasticsearch, ledger: Ledger, clean_state: None
+) -> None:
+    from tasks.pipeline import Context, process_file
+
+    ctx = Context(settings=settings, redis=redis_client, es=es)
+    folder = settings.inbox / "site-x"
+    folder.mkdir(parents=True, exist_ok=True)
+    footer = "Site X News is published by the Northern Media cooperative in Leeds."
+    paragraphs = [p for p in SEED_003.read_text().split("\n\n") if len(p) > 120]
+    bodies = []
+    for i in range(7):
+        path = folder / f"story-{i}.txt"
+        path.write_text(
+            f"{paragraphs[i % len(paragraphs)]}\n\nStory {'abcdefg'[i]} ends here.\n\n{footer}\n"
+        )
+        assert process_file(str(path), ctx) == "indexed"
+        entry = ledger.get(str(path))
+        assert entry is not None
+        bodies.append(es.get(index=settings.alias, id=entry.doc_id)["_source"])
+
+    kept = [footer in doc["body"] for doc in bodies]
+    # Kept until seen in DROPSIFT_BOILERPLATE_MIN_DOCS (5) of the site's documents.
+    assert kept == [True, True, True, True, False, False, False]
+    assert bodies[-1]["cleaning"]["removed"]["source_boilerplate"] == [footer]
+    assert all(doc["site"] == "site-x" for doc in bodies)

@@ -1,0 +1,100 @@
+"""JSON and JSON Lines from scrapers: one document per item, a bad item refused on its own."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tasks.document import Document
+from tasks.errors import Rejected
+from tasks.formats.fields import DEFAULT_FIELDS, apply_fields, pick, text_value
+
+HtmlExtractor = Callable[[str, str], Document]
+
+
+@dataclass
+class Items:
+    """What a multi-item file held: documents, and the items refused with their reason."""
+
+    documents: list[Document] = field(default_factory=list)
+    rejected: list[tuple[str, Rejected]] = field(default_factory=list)
+
+
+def item_document(
+    source: str, item: Any, fields: Mapping[str, Sequence[str]], extract_html: HtmlExtractor
+) -> Document:
+    """One scraped item as a Document: a text body, or an HTML page to extract."""
+    if not isinstance(item, Mapping):
+        raise Rejected("bad_item", f"an item must be a JSON object, not {type(item).__name__}")
+    if found := pick(item, fields["body"]):
+        doc = Document(source=source, text=text_value(*found), format="json")
+    elif found := pick(item, fields["html"]):
+        doc = extract_html(source, text_value(*found)).replace(format="json")
+    else:
+        wanted = ", ".join([*fields["body"], *fields["html"]])
+        raise Rejected(
+            "no_body",
+            f"no text field (looked for {wanted}); set DROPSIFT_JSON_FIELDS to name yours",
+        )
+    return apply_fields(doc, item, origin="json", fields=fields)
+
+
+def _collect(
+    pairs: list[tuple[str, Any]], fields: Mapping[str, Sequence[str]], extract_html: HtmlExtractor
+) -> Items:
+    items = Items()
+    for source, item in pairs:
+        try:
+            items.documents.append(item_document(source, item, fields, extract_html))
+        except Rejected as rejected:
+            items.rejected.append((source, rejected))
+    return items
+
+
+def extract_jsonl(
+    path: str,
+    text: str,
+    extract_html: HtmlExtractor,
+    fields: Mapping[str, Sequence[str]] = DEFAULT_FIELDS,
+) -> Items:
+    """JSON Lines: each non-blank line an item, named `<path>#L<line number>`."""
+    pairs: list[tuple[str, Any]] = []
+    bad: list[tuple[str, Rejected]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        source = f"{path}#L{number}"
+        try:
+            pairs.append((source, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            bad.append(
+                (
+                    source,
+                    Rejected("malformed_json", f"line {number}: {exc.msg} at column {exc.colno}"),
+                )
+            )
+    items = _collect(pairs, fields, extract_html)
+    items.rejected = bad + items.rejected
+    return items
+
+
+def extract_json(
+    path: str,
+    text: str,
+    extract_html: HtmlExtractor,
+    fields: Mapping[str, Sequence[str]] = DEFAULT_FIELDS,
+) -> Items:
+    """A JSON object (one document) or an array of objects (a feed export: `<path>#<index>`)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Rejected(
+            "malformed_json", f"line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
+    if isinstance(data, list):
+        return _collect(
+            [(f"{path}#{i}", item) for i, item in enumerate(data)], fields, extract_html
+        )
+    return _collect([(path, data)], fields, extract_html)
