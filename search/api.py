@@ -58,6 +58,11 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
         section: Annotated[list[str], Query()] = [],  # noqa: B006
         site: Annotated[list[str], Query()] = [],  # noqa: B006
         author: Annotated[list[str], Query()] = [],  # noqa: B006
+        people: Annotated[list[str], Query()] = [],  # noqa: B006
+        places: Annotated[list[str], Query()] = [],  # noqa: B006
+        organizations: Annotated[list[str], Query()] = [],  # noqa: B006
+        keywords: Annotated[list[str], Query()] = [],  # noqa: B006
+        story_id: Annotated[list[str], Query()] = [],  # noqa: B006
         format: Annotated[list[str], Query()] = [],  # noqa: B006
         published_from: Annotated[list[str], Query()] = [],  # noqa: B006
         published_after: datetime | None = None,
@@ -76,6 +81,11 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
                 "section": section,
                 "site": site,
                 "author": author,
+                "people": people,
+                "places": places,
+                "organizations": organizations,
+                "keywords": keywords,
+                "story_id": story_id,
                 "format": format,
                 "published_from": published_from,
             },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 
@@ -23,6 +23,16 @@ MAPPINGS: dict[str, Any] = {
         "site": _KEYWORD,
         "language": {"type": "keyword"},
         "word_count": {"type": "integer"},
+        "reading_time_minutes": {"type": "float"},
+        "summary": {"type": "text"},
+        "people": _KEYWORD,
+        "places": _KEYWORD,
+        "organizations": _KEYWORD,
+        "keywords": _KEYWORD,
+        "cluster_id": {"type": "keyword"},
+        "canonical": {"type": "boolean"},
+        "similarity": {"type": "float"},
+        "story_id": {"type": "keyword"},
         # The time field: the published date, or the ingestion time when the document has
         # none (published_from says which), so every document has one.
         "published": {"type": "date"},
@@ -47,6 +57,11 @@ FACET_FIELDS: tuple[str, ...] = (
     "section",
     "site",
     "author",
+    "people",
+    "places",
+    "organizations",
+    "keywords",
+    "story_id",
     "format",
     "published_from",
 )

@@ -36,11 +36,26 @@ class Document:
     cleaning: dict[str, Any] = field(default_factory=dict)
     """What cleaning did: version, characters before/after, removed lines by reason."""
 
-    # Filled in by dedupe and enrichment.
+    # Filled in by dedupe.
     doc_id: str = ""
     sources: list[str] = field(default_factory=list)
+    cluster_id: str | None = None
+    """Near-duplicate cluster: the canonical document's id (its own id when it is canonical)."""
+    canonical: bool = True
+    similarity: float | None = None
+    """Estimated Jaccard similarity to the canonical document, for a near-duplicate."""
+    story_id: str | None = None
+    """Shared by documents about the same event from different outlets: linked, not merged."""
+
+    # Filled in by enrichment.
     language: str | None = None
     word_count: int = 0
+    reading_time_minutes: float = 0.0
+    summary: str | None = None
+    people: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    organizations: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
 
     def to_index(self) -> dict[str, Any]:
         """The Elasticsearch `_source` for this document."""
@@ -58,6 +73,17 @@ class Document:
             "site": self.site,
             "language": self.language,
             "word_count": self.word_count,
+            "reading_time_minutes": self.reading_time_minutes,
+            "summary": self.summary,
+            "people": self.people,
+            "places": self.places,
+            "organizations": self.organizations,
+            "keywords": self.keywords,
+            # Every document is in a cluster (collapse would lump documents without one).
+            "cluster_id": self.cluster_id or self.doc_id,
+            "canonical": self.canonical,
+            "similarity": self.similarity,
+            "story_id": self.story_id or self.doc_id,
             "published": published.isoformat(),
             "published_from": self.published_from or "ingested",
             "ingested_at": self.ingested_at.isoformat(),

@@ -130,7 +130,9 @@ def _delete_all_documents(es: Elasticsearch, alias: str) -> None:
 
 @pytest.fixture
 def clean_state(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> None:
-    """Each test starts with an empty ledger, content registry and index."""
+    """Each test starts with an empty inbox, ledger, content registry and index."""
+    shutil.rmtree(settings.inbox, ignore_errors=True)
+    settings.inbox.mkdir(parents=True)
     keys = list(redis_client.scan_iter(f"{settings.key_prefix}*", count=1000))
     if keys:
         redis_client.delete(*keys)
@@ -260,15 +262,14 @@ def search_ids(es: Elasticsearch, alias: str, q: str) -> set[str]:
 
 @pytest.fixture
 def watcher_thread(
-    settings: Settings, ledger: Ledger, send: Callable[[str], None]
+    settings: Settings, ledger: Ledger, send: Callable[[str], None], clean_state: None
 ) -> Iterator[tuple[Path, Any]]:
     """A real watcher on a fresh inbox, running in a thread for the test's duration."""
     from worker.watcher import Watcher
 
     # The configured inbox, which the worker knows too (sites come from its sub-folders).
     inbox = settings.inbox
-    shutil.rmtree(inbox, ignore_errors=True)
-    inbox.mkdir(parents=True)
+    inbox.mkdir(parents=True, exist_ok=True)
     watcher = Watcher(
         inbox,
         ledger,

@@ -126,7 +126,8 @@ def test_read_file_too_large(tmp_path: Path) -> None:
 def test_read_file_exactly_max_bytes_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "edge.txt"
     path.write_bytes(b"a" * 100)
-    doc, raw = read_file(path, 100)
+    extraction = read_file(path, 100)
+    (doc,), raw = extraction.documents, extraction.raw
     assert doc.text == "a" * 100
     assert len(raw) == 100
 
@@ -144,7 +145,8 @@ def test_read_file_utf8_txt(tmp_path: Path) -> None:
     content = "Title line\n\nA paragraph with café and “quotes”.\n"
     path = tmp_path / "story.txt"
     path.write_bytes(content.encode())
-    doc, raw = read_file(path, MAX)
+    extraction = read_file(path, MAX)
+    (doc,), raw = extraction.documents, extraction.raw
     assert isinstance(doc, Document)
     assert doc.text == content
     assert doc.format == "txt"
@@ -155,5 +157,5 @@ def test_read_file_utf8_txt(tmp_path: Path) -> None:
 def test_read_file_uppercase_extension(tmp_path: Path) -> None:
     path = tmp_path / "STORY.TXT"
     path.write_bytes(b"Hello there, reader.")
-    doc, _raw = read_file(path, MAX)
+    (doc,) = read_file(path, MAX).documents
     assert doc.text == "Hello there, reader."
