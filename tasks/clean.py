@@ -30,7 +30,9 @@ def clean(doc: Document) -> Document:
     # Junk goes first so widget lines such as "Clicky" cannot pose as a section label or title.
     lines, junk = drop_junk_lines(repair_text(doc.text).split("\n"))
     drop("junk_line", junk)
-    header, lines = extract_header(lines)
+    # Header lines are how scraped .txt carries title/date/byline; other formats bring those as
+    # fields from their metadata, and their first lines are already body text.
+    header, lines = extract_header(lines) if doc.format == "txt" else (Header(), lines)
     for reason, taken in header.removed.items():
         drop(reason, taken)
     lines, stray_dates = _drop_stray_date_lines(lines, header)
