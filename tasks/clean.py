@@ -15,7 +15,7 @@ from tasks.cleaning.paragraphs import (
 from tasks.cleaning.repair import fix_missing_spaces, repair_text
 from tasks.document import Document
 
-CLEANER_VERSION = "1"  # bump when rules change: stored `cleaning.version` says which rules ran
+CLEANER_VERSION = "2"  # bump when rules change: stored `cleaning.version` says which rules ran
 
 
 def clean(doc: Document) -> Document:

@@ -56,7 +56,8 @@ _BYLINE = re.compile(
 )
 # A title does not end like a sentence or like a cut-off line.
 _TITLE_BAD_END = re.compile(r"[.,;:\-–—][”\"’')\]]*$")
-_TITLE_START = re.compile(r"^[\"“‘'(\[]?[A-Z0-9]")
+# Titles start with a capital or a digit, in any script ("Самые...", "2018 Boys...").
+_TITLE_START = re.compile(r"^[\"“‘'(\[]?(?P<first>\w)")
 
 
 @dataclass
@@ -128,7 +129,10 @@ def is_title_line(line: str, next_line: str | None) -> bool:
     """True for a short headline-like line, not a sentence cut by a hard line break."""
     if len(line) > _MAX_TITLE_LEN or len(line.split()) > _MAX_TITLE_WORDS:
         return False
-    if not _TITLE_START.match(line) or _TITLE_BAD_END.search(line) or _SPEAKER_TURN.match(line):
+    start = _TITLE_START.match(line)
+    if not start or not (start["first"].isupper() or start["first"].isdigit()):
+        return False
+    if _TITLE_BAD_END.search(line) or _SPEAKER_TURN.match(line):
         return False
     # A title heads something: a short last line is a paragraph of its own, not a title.
     if next_line is None:

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import re
 
+from tasks.cleaning.boilerplate import is_prose
+
 # A paragraph that ends like this is complete; anything else was probably cut mid-sentence.
-_TERMINAL = re.compile(r"[.!?:…”\"’)\]]$")
+TERMINAL = re.compile(r"[.!?:…”\"’)\]]$")
 # A paragraph ending in a comma or a function word was certainly cut mid-sentence.
 DANGLING_END = re.compile(
     r"(?:,|\b(?:the|a|an|of|to|and|or|but|in|on|at|for|with|by|from|that|as|into|than))$"
 )
 # Very short paragraphs ("Thank you.", "Yes.") legitimately repeat in interviews.
 _MIN_DEDUPE_CHARS = 25
+# A repeated sentence-like paragraph is a scraping copy. Headings, list items and lone
+# questions recur in real articles (an interviewer's question to each guest, the same items
+# in each day of a meal plan), so they go only inside a long run of copies that is largely
+# prose, such as a whole body printed twice (seed 000).
+_COPIED_RUN_CHARS = 500
+_COPIED_RUN_PROSE_SHARE = 0.3
 _SPACE_RUN = re.compile(r"\s+")
 # Candidate sentence ends: terminal punctuation, optional closing quotes, then a space.
 _SENTENCE_BREAK = re.compile(r"[.!?…][”\"’')\]]*(?=\s+[“\"‘'(\[]?[A-Z0-9])")
@@ -48,7 +56,7 @@ def continues(previous: str, following: str) -> bool:
     """True when `following` is the rest of a sentence or quotation cut off at `previous`."""
     if not previous or not following:
         return False
-    if not _TERMINAL.search(previous) and (following[0].islower() or DANGLING_END.search(previous)):
+    if not TERMINAL.search(previous) and (following[0].islower() or DANGLING_END.search(previous)):
         return True
     return _opens_quote(previous) and _closes_quote(following)
 
@@ -70,22 +78,43 @@ def dedupe_key(paragraph: str) -> str:
 
 
 def drop_repeats(paragraphs: list[str]) -> tuple[list[str], list[str]]:
-    """Split paragraphs into (first occurrences, later repeats)."""
-    seen: set[str] = set()
-    kept: list[str] = []
-    repeats: list[str] = []
+    """Split paragraphs into (first occurrences, later copies)."""
+    first: dict[str, str] = {}
+    originals: list[str | None] = []  # the first occurrence of each repeated paragraph
     for paragraph in paragraphs:
         key = dedupe_key(paragraph)
-        if len(key) >= _MIN_DEDUPE_CHARS and key in seen:
-            repeats.append(paragraph)
-            continue
-        seen.add(key)
-        kept.append(paragraph)
+        original = first.get(key)
+        # A short line inside a run of copies is part of the copy ("Path A: Iceland" in a
+        # repeated body); on its own it may be a legitimate refrain ("Thank you.").
+        in_run = bool(originals) and originals[-1] is not None
+        long_enough = len(key) >= _MIN_DEDUPE_CHARS or in_run
+        originals.append(original if original is not None and long_enough else None)
+        first.setdefault(key, paragraph)
+    drop = [False] * len(paragraphs)
+    start = 0
+    while start < len(paragraphs):
+        end = start
+        while end < len(paragraphs) and originals[end] is not None:
+            end += 1
+        run = [o for o in originals[start:end] if o is not None]
+        total = sum(len(o) for o in run)
+        prose = sum(len(o) for o in run if is_prose(o))
+        copied_run = total >= _COPIED_RUN_CHARS and prose >= _COPIED_RUN_PROSE_SHARE * total
+        for position, original in enumerate(run, start):
+            # Judge the first occurrence: a copy may have lost its case ("THE COUNCIL...").
+            drop[position] = copied_run or (
+                len(original) >= _MIN_DEDUPE_CHARS and is_prose(original)
+            )
+        start = end + 1
+    kept = [p for p, dropped in zip(paragraphs, drop, strict=True) if not dropped]
+    repeats = [p for p, dropped in zip(paragraphs, drop, strict=True) if dropped]
     return kept, repeats
 
 
 def first_sentence(text: str) -> str:
     """The first sentence of `text`, skipping periods of abbreviations, initials and "U.S."."""
+    # A sentence never runs across a paragraph break.
+    text = text.split("\n\n", 1)[0]
     for match in _SENTENCE_BREAK.finditer(text):
         word = text[: match.start()].rsplit(None, 1)[-1] if match.start() else ""
         bare = word.lstrip("(“\"'‘").lower()

@@ -1,11 +1,32 @@
-"""Character-level repair: mojibake, line endings, invisible characters, missing spaces."""
+"""Text repair: mojibake, line endings, invisible characters, hard wraps, missing spaces."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from ftfy import fix_text
+from ftfy import chardata, fix_text
+from ftfy.badness import is_bad
 
+from tasks.cleaning.wraps import unwrap
+
+# Every character one of ftfy's fixers acts on: HTML entities, controls and C1 bytes, line
+# separators, ligatures, full-width forms, surrogates. Text without them, without mojibake and
+# already NFC comes out of fix_text unchanged, and ftfy works line by line at ~5 ms per
+# news-sized document, so such text (most of it) skips ftfy.
+_FTFY_TARGETS = re.compile(
+    "[&\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+    + "".join(
+        re.escape(chr(code))
+        for code in sorted({*chardata.CONTROL_CHARS, *chardata.LIGATURES, *chardata.WIDTH_MAP})
+        if code > 0x9F
+    )
+    + "]"
+)
+# ftfy's mojibake test is slow (~1.5 ms on 5 KB); every pattern it looks for holds a character
+# outside ASCII and the typographic punctuation of ordinary English text, so text without
+# one (checked: every 2-4 character string of them passes the test) needs no test.
+_MOJIBAKE_HINT = re.compile("[^\x00-\x7f\u00a0\u00ad·´–—―…’‘“”•«»©®™‹›¡¿„\u2009\u202f]")
 # Unicode line/paragraph separators and form feeds are line breaks in disguise.
 _LINE_BREAKS = re.compile(r"\r\n|\r|\u2028|\x0b|\x0c|\x85")
 _PARAGRAPH_SEPARATOR = "\u2029"
@@ -23,13 +44,23 @@ _WHITESPACE = re.compile(r"\s")
 
 
 def repair_text(text: str) -> str:
-    """Fix mojibake and normalise line endings, invisible characters and runs of spaces."""
+    """Fix mojibake, normalise line endings, invisible characters and spaces, undo hard wraps."""
     # Keep curly quotes: they are correct typography and quote-balance checks rely on them.
-    text = fix_text(text, uncurl_quotes=False)
+    if needs_ftfy(text):
+        text = fix_text(text, uncurl_quotes=False)
     text = _LINE_BREAKS.sub("\n", text).replace(_PARAGRAPH_SEPARATOR, "\n\n")
     text = _INVISIBLE.sub("", text)
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return "\n".join(lines)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return "\n".join(unwrap(lines))
+
+
+def needs_ftfy(text: str) -> bool:
+    """True unless ftfy's fix_text would return `text` unchanged (a conservative test)."""
+    return bool(
+        _FTFY_TARGETS.search(text)
+        or (_MOJIBAKE_HINT.search(text) and is_bad(text))
+        or not unicodedata.is_normalized("NFC", text)
+    )
 
 
 def fix_missing_spaces(text: str) -> str:
