@@ -14,3 +14,8 @@ class Rejected(Exception):
 
 class Transient(Exception):
     """A service failed in a way that may pass; the same work should be tried again later."""
+
+    def __init__(self, message: str, paths: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.paths = paths or []
+        """The files still to be done."""

@@ -69,52 +69,128 @@ def _is_transient(exc: Exception) -> bool:
     return isinstance(exc, TransportError)
 
 
-def process_file(path: str, ctx: Context) -> str:
-    """Turn one file into an indexed document, a recorded duplicate, or a quarantine entry.
+@dataclass
+class FileWork:
+    """One file of a batch on its way: what is left to index, and what is already decided."""
 
-    Idempotent: the document id comes from the content, so running it twice writes the
-    same document. Returns the file's final state. Raises Transient when a service failed
-    (the attempt is not held against the file) and re-raises unexpected errors (which count
-    towards DROPSIFT_MAX_ATTEMPTS, after which the file is quarantined).
+    path: str
+    raw_hash: str
+    single: bool
+    """A plain file is one document under its own name; a JSON feed holds named items."""
+    owners: list[Document] = field(default_factory=list)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, Rejected] = field(default_factory=dict)
+
+
+@dataclass
+class BatchResult:
+    states: dict[str, str] = field(default_factory=dict)
+    """Final state of each file that reached one."""
+    retry: list[str] = field(default_factory=list)
+    """Files that failed unexpectedly and have attempts left: to be tried again alone."""
+
+
+def process_file(path: str, ctx: Context) -> str:
+    """One file through the pipeline (see process_files); "retry" when it should be retried."""
+    return process_files([path], ctx).states.get(path, "retry")
+
+
+def process_files(paths: list[str], ctx: Context) -> BatchResult:
+    """Turn files into indexed documents, recorded duplicates, or quarantine entries.
+
+    Documents of the whole batch are enriched together and indexed in one bulk request.
+    Idempotent: document ids come from the content, so running it twice writes the same
+    documents. Raises Transient, naming the unfinished files, when a service failed (those
+    attempts are not held against the files); an unexpected error in one file counts towards
+    DROPSIFT_MAX_ATTEMPTS for that file alone, after which it is quarantined.
     """
-    bound = log.bind(path=path)
-    attempts = ctx.ledger.start_attempt(path)
-    if attempts > ctx.settings.max_attempts:
-        entry = ctx.ledger.get(path)
-        last = (entry.last_error if entry else "") or "the worker died while processing it"
-        ctx.ledger.quarantine(
-            path, "poison", f"gave up after {attempts - 1} attempts; last error: {last}"
-        )
-        bound.warning("file_quarantined", reason="poison", attempts=attempts - 1)
-        return QUARANTINED
+    result = BatchResult()
+    works: list[FileWork] = []
+    attempts: dict[str, int] = {}
     try:
-        state = _process(Path(path), ctx)
-    except Rejected as rejected:
-        ctx.ledger.quarantine(path, rejected.reason, rejected.detail)
-        bound.warning("file_quarantined", reason=rejected.reason, detail=rejected.detail)
-        return QUARANTINED
-    except FileNotFoundError:
-        ctx.ledger.finish(path, VANISHED, last_error="the file was gone before it was read")
-        bound.info("file_vanished")
-        return VANISHED
-    except PermissionError as exc:
-        ctx.ledger.quarantine(path, "unreadable", str(exc))
-        bound.warning("file_quarantined", reason="unreadable", detail=str(exc))
-        return QUARANTINED
+        for path in paths:
+            attempts[path] = ctx.ledger.start_attempt(path)
+            if attempts[path] > ctx.settings.max_attempts:
+                entry = ctx.ledger.get(path)
+                last = (entry.last_error if entry else "") or "the worker died while processing it"
+                _quarantine(
+                    ctx,
+                    result,
+                    path,
+                    Rejected(
+                        "poison", f"gave up after {attempts[path] - 1} attempts; last error: {last}"
+                    ),
+                )
+                continue
+            try:
+                works.append(_stage(Path(path), ctx))
+            except Exception as exc:
+                _file_failed(ctx, result, path, attempts[path], exc)
+        owners = [doc for work in works for doc in work.owners]
+        indexed = _index(_enrich_all(owners), ctx)
+        for work in works:
+            _finish(work, indexed, ctx, result)
     except Exception as exc:
+        if not _is_transient(exc):
+            raise
         error = f"{type(exc).__name__}: {exc}"
-        if _is_transient(exc):
+        unfinished = [p for p in attempts if p not in result.states and p not in result.retry]
+        for path in unfinished:
             ctx.ledger.forgive_attempt(path, error)
-            bound.warning("file_retry_transient", error=error[:300])
-            raise Transient(error) from exc
+        log.warning("batch_retry_transient", files=len(unfinished), error=error[:300])
+        raise Transient(error, unfinished) from exc
+    for path, state in result.states.items():
+        log.info("file_done", path=path, state=state)
+    return result
+
+
+def _quarantine(ctx: Context, result: BatchResult, path: str, why: Rejected) -> None:
+    ctx.ledger.quarantine(path, why.reason, why.detail)
+    result.states[path] = QUARANTINED
+    log.warning("file_quarantined", path=path, reason=why.reason, detail=why.detail)
+
+
+def _file_failed(
+    ctx: Context, result: BatchResult, path: str, attempts: int, exc: Exception
+) -> None:
+    """Sort one file's failure: bad content, gone, unreadable, transient, or unexpected."""
+    if isinstance(exc, Rejected):
+        _quarantine(ctx, result, path, exc)
+    elif isinstance(exc, FileNotFoundError):
+        ctx.ledger.finish(path, VANISHED, last_error="the file was gone before it was read")
+        result.states[path] = VANISHED
+        log.info("file_vanished", path=path)
+    elif isinstance(exc, PermissionError):
+        _quarantine(ctx, result, path, Rejected("unreadable", str(exc)))
+    elif _is_transient(exc):
+        raise exc
+    else:
+        error = f"{type(exc).__name__}: {exc}"
         ctx.ledger.record_error(path, error)
         if attempts >= ctx.settings.max_attempts:
-            ctx.ledger.quarantine(path, "error", f"failed {attempts} times; last: {error}")
-            bound.error("file_quarantined", reason="error", error=error[:300])
-            return QUARANTINED
-        raise
-    bound.info("file_done", state=state)
-    return state
+            _quarantine(
+                ctx, result, path, Rejected("error", f"failed {attempts} times; last: {error}")
+            )
+        else:
+            result.retry.append(path)
+            log.warning("file_retry", path=path, attempts=attempts, error=error[:300])
+
+
+def _enrich_all(docs: list[Document]) -> list[Document]:
+    return [enrich(doc) for doc in docs]
+
+
+def _index(owners: list[Document], ctx: Context) -> dict[str, str | None]:
+    """Bulk-index the batch's documents; doc id -> None when indexed, else the refusal."""
+    if not owners:
+        return {}
+    batch = [
+        (d.doc_id, d.replace(sources=ctx.contents.sources(d.doc_id)).to_index()) for d in owners
+    ]
+    outcome = bulk_index(ctx.es, ctx.alias, batch, policy=ctx.policy)
+    refused: dict[str, str | None] = {doc_id: None for doc_id in outcome.indexed}
+    refused.update(outcome.rejected)
+    return refused
 
 
 def site_for(doc: Document, inbox: Path) -> str | None:
@@ -141,61 +217,74 @@ def _prepare(doc: Document, ctx: Context) -> Document:
     return doc.replace(doc_id=content_id(doc.body))
 
 
-def _process(path: Path, ctx: Context) -> str:
+def _stage(path: Path, ctx: Context) -> FileWork:
+    """Extract, clean and dedupe one file; duplicates are recorded here already."""
     file_key = str(path)
     extraction = read_file(path, ctx.settings.max_file_bytes, ctx.settings.json_fields)
-    raw_hash = hashlib.sha256(extraction.raw).hexdigest()
-    # A plain file is one document under the file's own name; a JSON feed holds items, each
-    # with its own name (path#L3), ledger entry and outcome.
     single = [d.source for d in extraction.documents] == [file_key] and not extraction.rejected
-    outcomes: dict[str, str] = {}
-    refused: dict[str, Rejected] = dict(extraction.rejected)
-    owners: list[Document] = []
+    work = FileWork(
+        file_key,
+        hashlib.sha256(extraction.raw).hexdigest(),
+        single,
+        refused=dict(extraction.rejected),
+    )
     for doc in extraction.documents:
         try:
             doc = _prepare(doc, ctx)
         except Rejected as rejected:
             if single:
                 raise
-            refused[doc.source] = rejected
+            work.refused[doc.source] = rejected
             continue
         claim = ctx.contents.claim(doc.doc_id, doc.source)
         if claim.is_owner:
-            owners.append(enrich(doc))
+            work.owners.append(doc)
             continue
         # The content is (being) indexed from another source: record this one on it.
         set_sources(ctx.es, ctx.alias, doc.doc_id, partial(ctx.contents.sources, doc.doc_id))
         ctx.ledger.finish(
-            doc.source, DUPLICATE, doc_id=doc.doc_id, duplicate_of=claim.owner, raw_hash=raw_hash
+            doc.source,
+            DUPLICATE,
+            doc_id=doc.doc_id,
+            duplicate_of=claim.owner,
+            raw_hash=work.raw_hash,
         )
-        outcomes[doc.source] = DUPLICATE
+        work.outcomes[doc.source] = DUPLICATE
+    return work
 
-    if owners:
-        batch = [
-            (d.doc_id, d.replace(sources=ctx.contents.sources(d.doc_id)).to_index()) for d in owners
-        ]
-        result = bulk_index(ctx.es, ctx.alias, batch, policy=ctx.policy)
-        for doc in owners:
-            if doc.doc_id in result.rejected:
-                reason = Rejected("index_rejected", result.rejected[doc.doc_id])
-                if single:
-                    raise reason
-                refused[doc.source] = reason
-                continue
-            # Sources that arrived while this one was indexing are written now.
-            set_sources(ctx.es, ctx.alias, doc.doc_id, partial(ctx.contents.sources, doc.doc_id))
-            ctx.ledger.finish(doc.source, INDEXED, doc_id=doc.doc_id, raw_hash=raw_hash)
-            outcomes[doc.source] = INDEXED
 
-    if single:
-        return outcomes[file_key]
-    for source, why in refused.items():
+def _finish(
+    work: FileWork, indexed: dict[str, str | None], ctx: Context, result: BatchResult
+) -> None:
+    """Record the outcome of each of the file's documents, and of the file."""
+    for doc in work.owners:
+        refusal = indexed.get(doc.doc_id, "not in the bulk response")
+        if refusal is not None:
+            work.refused[doc.source] = Rejected("index_rejected", refusal)
+            continue
+        # Sources that arrived while this one was indexing are written now.
+        set_sources(ctx.es, ctx.alias, doc.doc_id, partial(ctx.contents.sources, doc.doc_id))
+        ctx.ledger.finish(doc.source, INDEXED, doc_id=doc.doc_id, raw_hash=work.raw_hash)
+        work.outcomes[doc.source] = INDEXED
+    if work.single:
+        if work.path in work.refused:
+            _quarantine(ctx, result, work.path, work.refused[work.path])
+        else:
+            result.states[work.path] = work.outcomes[work.path]
+        return
+    for source, why in work.refused.items():
         ctx.ledger.quarantine(source, why.reason, why.detail)
-        outcomes[source] = QUARANTINED
+        work.outcomes[source] = QUARANTINED
         log.warning("item_quarantined", source=source, reason=why.reason, detail=why.detail)
-    counts = Counter(outcomes.values())
+    counts = Counter(work.outcomes.values())
     summary = ", ".join(f"{state}: {n}" for state, n in sorted(counts.items()))
     if counts[INDEXED] or counts[DUPLICATE]:
-        ctx.ledger.finish(file_key, INDEXED, raw_hash=raw_hash, reason="", items=summary)
-        return INDEXED
-    raise Rejected("no_valid_items", f"no item of the file could be indexed ({summary})")
+        ctx.ledger.finish(work.path, INDEXED, raw_hash=work.raw_hash, reason="", items=summary)
+        result.states[work.path] = INDEXED
+    else:
+        _quarantine(
+            ctx,
+            result,
+            work.path,
+            Rejected("no_valid_items", f"no item of the file could be indexed ({summary})"),
+        )

@@ -24,7 +24,7 @@ from elasticsearch import Elasticsearch
 
 from search.client import make_client
 from search.index import drop_all, ensure_index
-from worker.celery_app import PROCESS_FILE, create_app
+from worker.celery_app import PROCESS_FILES, create_app
 from worker.ledger import TERMINAL, Entry, Ledger
 from worker.settings import PROJECT_ROOT, Settings
 
@@ -145,12 +145,12 @@ def ledger(settings: Settings, redis_client: redis.Redis) -> Ledger:
 
 
 @pytest.fixture(scope="session")
-def send(settings: Settings) -> Callable[[str], None]:
+def send(settings: Settings) -> Callable[[list[str]], None]:
     """Publish a task exactly as the watcher does, on the test broker."""
     app = create_app(settings)
 
-    def _send(path: str) -> None:
-        app.send_task(PROCESS_FILE, args=[path])
+    def _send(paths: list[str]) -> None:
+        app.send_task(PROCESS_FILES, args=[paths])
 
     return _send
 
@@ -262,7 +262,7 @@ def search_ids(es: Elasticsearch, alias: str, q: str) -> set[str]:
 
 @pytest.fixture
 def watcher_thread(
-    settings: Settings, ledger: Ledger, send: Callable[[str], None], clean_state: None
+    settings: Settings, ledger: Ledger, send: Callable[[list[str]], None], clean_state: None
 ) -> Iterator[tuple[Path, Any]]:
     """A real watcher on a fresh inbox, running in a thread for the test's duration."""
     from worker.watcher import Watcher

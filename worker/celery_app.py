@@ -11,6 +11,7 @@ from worker.logs import configure_logging
 from worker.settings import Settings, get_settings
 
 PROCESS_FILE = "dropsift.process_file"
+PROCESS_FILES = "dropsift.process_files"
 
 
 def create_app(settings: Settings) -> Celery:

@@ -49,10 +49,10 @@ def _ledger(settings: Settings) -> Ledger:
 
 
 def _sender() -> Send:
-    from worker.celery_app import PROCESS_FILE, app
+    from worker.celery_app import PROCESS_FILES, app
 
-    def send(path: str) -> None:
-        app.send_task(PROCESS_FILE, args=[path])
+    def send(paths: list[str]) -> None:
+        app.send_task(PROCESS_FILES, args=[paths])
 
     return send
 
@@ -132,6 +132,7 @@ def _watcher(settings: Settings) -> Watcher:
         stable_seconds=settings.stable_seconds,
         rescan_seconds=settings.rescan_seconds,
         stale_after=settings.visibility_timeout + settings.task_time_limit,
+        batch_size=settings.batch_size,
     )
 
 
@@ -202,7 +203,12 @@ def ingest(
 
     settings = _settings()
     report = run_ingest(
-        path, _ledger(settings), _sender(), timeout=timeout, show_progress=out.is_terminal
+        path,
+        _ledger(settings),
+        _sender(),
+        timeout=timeout,
+        show_progress=out.is_terminal,
+        batch_size=settings.batch_size,
     )
     _print_report(report)
     raise typer.Exit(1 if report.timed_out else 0)

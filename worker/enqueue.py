@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -13,7 +14,8 @@ from worker.ledger import PROCESSING, QUEUED, TERMINAL, Ledger
 # Names a producer uses while still writing; the file is picked up once renamed.
 _TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", ".swp", ".partial", "~")
 
-Send = Callable[[str], None]
+Send = Callable[[list[str]], None]
+"""Publishes one batch of paths as one task."""
 
 
 def is_ignored(path: Path, root: Path) -> bool:
@@ -35,14 +37,8 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def submit(
-    path: Path, ledger: Ledger, send: Send, *, root: Path | None = None, stale_after: float = 7200.0
-) -> str:
-    """Queue one file; returns "queued", "unchanged", "in_flight" or "quarantined".
-
-    The ledger is written before the message is sent, and put back if sending fails, so a
-    failed publish leaves nothing that looks queued: the caller keeps the file and retries.
-    """
+def _decide(path: Path, ledger: Ledger, root: Path | None, stale_after: float) -> str:
+    """ "send", or why not: "unchanged", "in_flight", "quarantined". Writes the ledger."""
     key = str(path)
     if root is not None and path.is_symlink():
         target = path.resolve()
@@ -66,12 +62,60 @@ def submit(
         if entry.state in (QUEUED, PROCESSING) and time.time() - entry.updated_at < stale_after:
             return "in_flight"
     ledger.queued(key, raw_hash, st.st_size, st.st_mtime_ns)
-    try:
-        send(key)
-    except Exception as exc:
-        ledger.publish_failed(key, f"{type(exc).__name__}: {exc}")
-        raise
-    return "queued"
+    return "send"
+
+
+def submit_many(
+    paths: list[Path],
+    ledger: Ledger,
+    send: Send,
+    *,
+    root: Path | None = None,
+    stale_after: float = 7200.0,
+    batch_size: int = 16,
+) -> tuple[dict[Path, str], dict[Path, Exception]]:
+    """Queue files in batches; returns each file's result and the files that failed.
+
+    Results are "queued", "unchanged", "in_flight" or "quarantined". The ledger says "queued"
+    before a batch is sent and is put back if sending fails, so a failed publish leaves
+    nothing that looks queued: the caller keeps the failed files and tries again.
+    """
+    results: dict[Path, str] = {}
+    failed: dict[Path, Exception] = {}
+    to_send: list[Path] = []
+    for path in paths:
+        try:
+            decision = _decide(path, ledger, root, stale_after)
+        except Exception as exc:
+            failed[path] = exc
+            continue
+        if decision == "send":
+            to_send.append(path)
+        else:
+            results[path] = decision
+    for start in range(0, len(to_send), batch_size):
+        chunk = to_send[start : start + batch_size]
+        try:
+            send([str(p) for p in chunk])
+        except Exception as exc:
+            for path in chunk:
+                failed[path] = exc
+                # If Redis itself is down this fails too; the stale check covers that case.
+                with contextlib.suppress(Exception):
+                    ledger.publish_failed(str(path), f"{type(exc).__name__}: {exc}")
+            continue
+        results.update(dict.fromkeys(chunk, "queued"))
+    return results, failed
+
+
+def submit(
+    path: Path, ledger: Ledger, send: Send, *, root: Path | None = None, stale_after: float = 7200.0
+) -> str:
+    """Queue one file (see submit_many); raises what made it fail."""
+    results, failed = submit_many([path], ledger, send, root=root, stale_after=stale_after)
+    if path in failed:
+        raise failed[path]
+    return results[path]
 
 
 def walk(root: Path) -> list[Path]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import structlog
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from worker.enqueue import Send, submit, walk
+from worker.enqueue import Send, submit_many, walk
 from worker.ledger import TERMINAL, Entry, Ledger
 
 log = structlog.get_logger(__name__)
@@ -36,6 +36,7 @@ def ingest(
     *,
     timeout: float = 600.0,
     show_progress: bool = True,
+    batch_size: int = 16,
     on_tick: Callable[[], None] | None = None,
 ) -> IngestReport:
     """Queue every file under root and wait until each reaches a terminal state."""
@@ -53,9 +54,14 @@ def ingest(
     )
     with progress:
         bar = progress.add_task("queueing  ", total=len(paths), states="")
-        for path in paths:
-            report.submitted[submit(path, ledger, send, root=root)] += 1
-            progress.advance(bar)
+        for start in range(0, len(paths), 256):
+            chunk = paths[start : start + 256]
+            results, failed = submit_many(chunk, ledger, send, root=root, batch_size=batch_size)
+            if failed:
+                path, exc = next(iter(failed.items()))
+                raise RuntimeError(f"could not queue {len(failed)} files, e.g. {path}: {exc}")
+            report.submitted.update(results.values())
+            progress.advance(bar, len(chunk))
         bar = progress.add_task("processing", total=len(paths), states="")
         waiting = {str(p) for p in paths}
         done: dict[str, Entry] = {}

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     """...and in at least this share of them."""
 
     # Worker
+    batch_size: int = Field(default=16, ge=1, le=1000)
+    """Files per task: a backlog is processed in batches (one bulk request, one model pass)."""
     max_attempts: int = Field(default=3, ge=1)
     """Deliveries of one file before it is quarantined as poison."""
     task_time_limit: int = Field(default=300, gt=0)

@@ -177,7 +177,7 @@ def es_dir(settings: Settings) -> Path:
     return base / "elasticsearch"
 
 
-def es_client(settings: Settings) -> Elasticsearch:
+def es_client(settings: Settings, timeout: float = 5) -> Elasticsearch:
     from search.client import make_client
 
     return make_client(
@@ -186,7 +186,7 @@ def es_client(settings: Settings) -> Elasticsearch:
         password=settings.es_password,
         api_key=settings.es_api_key,
         ca_file=settings.es_ca_file,
-        request_timeout=5,
+        request_timeout=timeout,
     )
 
 

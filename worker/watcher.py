@@ -16,7 +16,7 @@ import structlog
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from worker.enqueue import Send, is_ignored, submit, walk
+from worker.enqueue import Send, is_ignored, submit_many, walk
 from worker.ledger import Ledger
 
 log = structlog.get_logger(__name__)
@@ -54,6 +54,7 @@ class Watcher:
         stable_seconds: float,
         rescan_seconds: float,
         stale_after: float = 7200.0,
+        batch_size: int = 16,
     ) -> None:
         self.inbox = inbox.resolve()
         self.ledger = ledger
@@ -61,6 +62,7 @@ class Watcher:
         self.stable_seconds = stable_seconds
         self.rescan_seconds = rescan_seconds
         self.stale_after = stale_after
+        self.batch_size = batch_size
         self._pending: dict[Path, _Pending] = {}
         self._lock = threading.Lock()
         self.queued = 0
@@ -85,6 +87,7 @@ class Watcher:
         now = time.monotonic()
         with self._lock:
             items = list(self._pending.items())
+        ready: list[Path] = []
         for path, pending in items:
             if now < pending.retry_at:
                 continue
@@ -102,27 +105,40 @@ class Watcher:
                 continue
             if now - pending.changed_at < self.stable_seconds:
                 continue
-            try:
-                result = submit(
-                    path, self.ledger, self.send, root=self.inbox, stale_after=self.stale_after
-                )
-            except FileNotFoundError:
+            ready.append(path)
+        if not ready:
+            return
+        results, failed = submit_many(
+            ready,
+            self.ledger,
+            self.send,
+            root=self.inbox,
+            stale_after=self.stale_after,
+            batch_size=self.batch_size,
+        )
+        for path, result in results.items():
+            self._drop(path)
+            if result == "queued":
+                self.queued += 1
+        if results:
+            log.info(
+                "files_queued",
+                queued=sum(r == "queued" for r in results.values()),
+                skipped=sum(r != "queued" for r in results.values()),
+            )
+        for path, exc in failed.items():
+            if isinstance(exc, FileNotFoundError):
                 self._drop(path)
-            except Exception as exc:
-                pending.failures += 1
-                delay = min(30.0, 0.5 * 2**pending.failures)
-                pending.retry_at = now + delay
-                log.warning(
-                    "watcher_publish_failed",
-                    path=str(path),
-                    error=repr(exc)[:300],
-                    retry_in_s=delay,
-                )
-            else:
-                self._drop(path)
-                if result == "queued":
-                    self.queued += 1
-                    log.info("file_queued", path=str(path))
+                continue
+            waiting = self._pending.get(path)
+            if waiting is None:
+                continue
+            waiting.failures += 1
+            delay = min(30.0, 0.5 * 2**waiting.failures)
+            waiting.retry_at = now + delay
+            log.warning(
+                "watcher_publish_failed", path=str(path), error=repr(exc)[:300], retry_in_s=delay
+            )
 
     def _drop(self, path: Path) -> None:
         with self._lock:

@@ -10,7 +10,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from tests.conftest import SEEDS, WorkerProcess, search_ids, wait_for, wait_terminal
-from worker.enqueue import submit
+from worker.enqueue import submit_many
 from worker.ledger import Ledger
 from worker.settings import Settings
 
@@ -147,8 +147,9 @@ def test_killing_the_worker_mid_run_loses_nothing_and_duplicates_nothing(
     tmp_path: Path,
 ) -> None:
     paths = _distinct_documents(tmp_path, 60)
-    for path in paths:
-        assert submit(path, ledger, send) == "queued"
+    # Batches of 4: a killed worker takes whole batches down with it, half done.
+    results, failed = submit_many(paths, ledger, send, batch_size=4)
+    assert not failed and set(results.values()) == {"queued"}
     wait_for(
         lambda: sum(ledger.get(str(p)).state == "indexed" for p in paths) >= 5,  # type: ignore[union-attr]
         60,
