@@ -180,17 +180,28 @@ def _enrich_all(docs: list[Document]) -> list[Document]:
     return [enrich(doc) for doc in docs]
 
 
-def _index(owners: list[Document], ctx: Context) -> dict[str, str | None]:
-    """Bulk-index the batch's documents; doc id -> None when indexed, else the refusal."""
+@dataclass
+class Indexed:
+    """The bulk outcome of a batch: refusals, and the source lists that were written."""
+
+    refused: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _index(owners: list[Document], ctx: Context) -> Indexed:
+    """Bulk-index the batch's documents with their sources as Redis has them now."""
+    done = Indexed()
     if not owners:
-        return {}
-    batch = [
-        (d.doc_id, d.replace(sources=ctx.contents.sources(d.doc_id)).to_index()) for d in owners
-    ]
+        return done
+    batch = []
+    for doc in owners:
+        done.sources[doc.doc_id] = ctx.contents.sources(doc.doc_id)
+        batch.append((doc.doc_id, doc.replace(sources=done.sources[doc.doc_id]).to_index()))
     outcome = bulk_index(ctx.es, ctx.alias, batch, policy=ctx.policy)
-    refused: dict[str, str | None] = {doc_id: None for doc_id in outcome.indexed}
-    refused.update(outcome.rejected)
-    return refused
+    done.refused = outcome.rejected
+    missing = set(done.sources) - set(outcome.indexed) - set(outcome.rejected)
+    done.refused.update(dict.fromkeys(missing, "not in the bulk response"))
+    return done
 
 
 def site_for(doc: Document, inbox: Path) -> str | None:
@@ -253,17 +264,15 @@ def _stage(path: Path, ctx: Context) -> FileWork:
     return work
 
 
-def _finish(
-    work: FileWork, indexed: dict[str, str | None], ctx: Context, result: BatchResult
-) -> None:
+def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult) -> None:
     """Record the outcome of each of the file's documents, and of the file."""
     for doc in work.owners:
-        refusal = indexed.get(doc.doc_id, "not in the bulk response")
-        if refusal is not None:
-            work.refused[doc.source] = Rejected("index_rejected", refusal)
+        if doc.doc_id in indexed.refused:
+            work.refused[doc.source] = Rejected("index_rejected", indexed.refused[doc.doc_id])
             continue
-        # Sources that arrived while this one was indexing are written now.
-        set_sources(ctx.es, ctx.alias, doc.doc_id, partial(ctx.contents.sources, doc.doc_id))
+        if ctx.contents.sources(doc.doc_id) != indexed.sources[doc.doc_id]:
+            # Sources that arrived while this one was indexing are written now.
+            set_sources(ctx.es, ctx.alias, doc.doc_id, partial(ctx.contents.sources, doc.doc_id))
         ctx.ledger.finish(doc.source, INDEXED, doc_id=doc.doc_id, raw_hash=work.raw_hash)
         work.outcomes[doc.source] = INDEXED
     if work.single:

@@ -128,15 +128,20 @@ def _delete_all_documents(es: Elasticsearch, alias: str) -> None:
         es.bulk(operations=[{"delete": {"_index": alias, "_id": i}} for i in ids], refresh=True)
 
 
-@pytest.fixture
-def clean_state(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> None:
-    """Each test starts with an empty inbox, ledger, content registry and index."""
+def reset_state(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> None:
+    """Empty the test inbox, ledger, content registry and index."""
     shutil.rmtree(settings.inbox, ignore_errors=True)
     settings.inbox.mkdir(parents=True)
     keys = list(redis_client.scan_iter(f"{settings.key_prefix}*", count=1000))
     if keys:
         redis_client.delete(*keys)
     _delete_all_documents(es, settings.alias)
+
+
+@pytest.fixture
+def clean_state(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> None:
+    """Each test starts with an empty inbox, ledger, content registry and index."""
+    reset_state(settings, redis_client, es)
 
 
 @pytest.fixture(scope="session")

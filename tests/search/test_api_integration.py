@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from search.api import create_app
 from tasks.pipeline import Context, process_file
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, reset_state
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -20,9 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def indexed(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> dict[str, str]:
     """Run the pipeline function (no Celery needed here) on both seeds; name -> doc id."""
-    keys = list(redis_client.scan_iter(f"{settings.key_prefix}*"))
-    if keys:
-        redis_client.delete(*keys)
+    reset_state(settings, redis_client, es)
     ctx = Context(settings=settings, redis=redis_client, es=es)
     ids = {}
     for path in sorted(SEEDS.glob("*.txt")):
