@@ -9,8 +9,8 @@ import redis
 from celery import Task
 
 from tasks.errors import Transient
-from tasks.pipeline import Context, process_files
-from worker.celery_app import PROCESS_FILE, PROCESS_FILES, app
+from tasks.pipeline import Context, forget_files, process_files
+from worker.celery_app import FORGET_FILES, PROCESS_FILE, PROCESS_FILES, app
 from worker.settings import get_settings
 from worker.stack import es_client
 
@@ -56,3 +56,12 @@ def process_files_task(self: Task, paths: list[str]) -> dict[str, str]:
 def process_file_task(self: Task, path: str) -> dict[str, str]:
     """One file: the same work as a batch of one."""
     return _run(self, [path], batch=False)
+
+
+@app.task(name=FORGET_FILES, bind=True, max_retries=None)
+def forget_files_task(self: Task, paths: list[str]) -> dict[str, str]:
+    """Files deleted from the inbox: their documents lose them as a source."""
+    try:
+        return forget_files(paths, context())
+    except Exception as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries, cap=300)) from exc

@@ -30,6 +30,22 @@ def content_id(body: str) -> str:
     return hashlib.sha256(normal.encode("utf-8")).hexdigest()
 
 
+# The reverse, atomic too: drop a source; if it was the owner, hand ownership to a remaining
+# source (or free the content). Returns how many sources remain.
+_RELEASE = """
+redis.call('SREM', KEYS[2], ARGV[1])
+local remaining = redis.call('SCARD', KEYS[2])
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  if remaining > 0 then
+    redis.call('SET', KEYS[1], redis.call('SRANDMEMBER', KEYS[2]))
+  else
+    redis.call('DEL', KEYS[1])
+  end
+end
+return remaining
+"""
+
+
 @dataclass(frozen=True)
 class Claim:
     owner: str
@@ -43,6 +59,7 @@ class ContentRegistry:
         self.r = client
         self.prefix = prefix
         self._claim = client.register_script(_CLAIM)
+        self._release = client.register_script(_RELEASE)
 
     def _owner_key(self, doc_id: str) -> str:
         return f"{self.prefix}content:{doc_id}:owner"
@@ -59,3 +76,8 @@ class ContentRegistry:
 
     def sources(self, doc_id: str) -> list[str]:
         return sorted(self.r.smembers(self._sources_key(doc_id)))  # type: ignore[arg-type]
+
+    def release(self, doc_id: str, source: str) -> int:
+        """Forget that `source` delivered this content; returns how many sources remain."""
+        keys = [self._owner_key(doc_id), self._sources_key(doc_id)]
+        return int(self._release(keys=keys, args=[source]))

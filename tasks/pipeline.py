@@ -21,7 +21,7 @@ from tasks.document import Document
 from tasks.enrich import enrich
 from tasks.errors import Rejected, Transient
 from tasks.extract import read_file
-from worker.ledger import DUPLICATE, INDEXED, QUARANTINED, VANISHED, Ledger
+from worker.ledger import DELETED, DUPLICATE, INDEXED, QUARANTINED, VANISHED, Ledger
 from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -80,6 +80,10 @@ class FileWork:
     owners: list[Document] = field(default_factory=list)
     outcomes: dict[str, str] = field(default_factory=dict)
     refused: dict[str, Rejected] = field(default_factory=dict)
+    produced: list[tuple[str, str]] = field(default_factory=list)
+    """(source, document id) this version delivers, indexed or as a duplicate."""
+    previous: tuple[tuple[str, str], ...] = ()
+    """What the file's previous version delivered: released if this one no longer does."""
 
 
 @dataclass
@@ -233,11 +237,13 @@ def _stage(path: Path, ctx: Context) -> FileWork:
     file_key = str(path)
     extraction = read_file(path, ctx.settings.max_file_bytes, ctx.settings.json_fields)
     single = [d.source for d in extraction.documents] == [file_key] and not extraction.rejected
+    entry = ctx.ledger.get(file_key)
     work = FileWork(
         file_key,
         hashlib.sha256(extraction.raw).hexdigest(),
         single,
         refused=dict(extraction.rejected),
+        previous=entry.produced if entry else (),
     )
     for doc in extraction.documents:
         try:
@@ -261,6 +267,7 @@ def _stage(path: Path, ctx: Context) -> FileWork:
             raw_hash=work.raw_hash,
         )
         work.outcomes[doc.source] = DUPLICATE
+        work.produced.append((doc.source, doc.doc_id))
     return work
 
 
@@ -275,6 +282,12 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
             set_sources(ctx.es, ctx.alias, doc.doc_id, partial(ctx.contents.sources, doc.doc_id))
         ctx.ledger.finish(doc.source, INDEXED, doc_id=doc.doc_id, raw_hash=work.raw_hash)
         work.outcomes[doc.source] = INDEXED
+        work.produced.append((doc.source, doc.doc_id))
+    # The index follows the file: what its previous version delivered and this one does not
+    # (changed content, a removed JSON item) loses this source.
+    for source, doc_id in sorted(set(work.previous) - set(work.produced)):
+        release_source(ctx, source, doc_id)
+    ctx.ledger.set_produced(work.path, work.produced)
     if work.single:
         if work.path in work.refused:
             _quarantine(ctx, result, work.path, work.refused[work.path])
@@ -297,3 +310,30 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
             work.path,
             Rejected("no_valid_items", f"no item of the file could be indexed ({summary})"),
         )
+
+
+def release_source(ctx: Context, source: str, doc_id: str) -> None:
+    """`source` no longer delivers this content: drop it, and the document when none remain."""
+    remaining = ctx.contents.release(doc_id, source)
+    if remaining:
+        set_sources(ctx.es, ctx.alias, doc_id, partial(ctx.contents.sources, doc_id))
+        log.info("source_released", source=source, doc_id=doc_id, remaining=remaining)
+    else:
+        ctx.es.options(ignore_status=404).delete(index=ctx.alias, id=doc_id)
+        log.info("document_removed", source=source, doc_id=doc_id)
+
+
+def forget_files(paths: list[str], ctx: Context) -> dict[str, str]:
+    """Files deleted from the inbox: release what they delivered; returns their new state."""
+    states: dict[str, str] = {}
+    for path in paths:
+        entry = ctx.ledger.get(path)
+        if entry is None or Path(path).exists():
+            continue  # unknown, or back again: the next scan queues it as usual
+        for source, doc_id in entry.produced:
+            release_source(ctx, source, doc_id)
+        ctx.ledger.set_produced(path, [])
+        ctx.ledger.finish(path, DELETED, last_error="the file was deleted from the inbox")
+        states[path] = DELETED
+        log.info("file_deleted", path=path, released=len(entry.produced))
+    return states

@@ -24,7 +24,7 @@ from elasticsearch import Elasticsearch
 
 from search.client import make_client
 from search.index import drop_all, ensure_index
-from worker.celery_app import PROCESS_FILES, create_app
+from worker.celery_app import FORGET_FILES, PROCESS_FILES, create_app
 from worker.ledger import TERMINAL, Entry, Ledger
 from worker.settings import PROJECT_ROOT, Settings
 
@@ -160,6 +160,17 @@ def send(settings: Settings) -> Callable[[list[str]], None]:
     return _send
 
 
+@pytest.fixture(scope="session")
+def forget(settings: Settings) -> Callable[[list[str]], None]:
+    """Send deleted files to be forgotten, exactly as the watcher does."""
+    app = create_app(settings)
+
+    def _forget(paths: list[str]) -> None:
+        app.send_task(FORGET_FILES, args=[paths])
+
+    return _forget
+
+
 class WorkerProcess:
     """A real `dropsift worker` (Celery prefork) in its own process group."""
 
@@ -267,7 +278,11 @@ def search_ids(es: Elasticsearch, alias: str, q: str) -> set[str]:
 
 @pytest.fixture
 def watcher_thread(
-    settings: Settings, ledger: Ledger, send: Callable[[list[str]], None], clean_state: None
+    settings: Settings,
+    ledger: Ledger,
+    send: Callable[[list[str]], None],
+    forget: Callable[[list[str]], None],
+    clean_state: None,
 ) -> Iterator[tuple[Path, Any]]:
     """A real watcher on a fresh inbox, running in a thread for the test's duration."""
     from worker.watcher import Watcher
@@ -281,6 +296,7 @@ def watcher_thread(
         send,
         stable_seconds=settings.stable_seconds,
         rescan_seconds=settings.rescan_seconds,
+        forget=forget,
     )
     stop = threading.Event()
     thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)

@@ -12,6 +12,7 @@ from worker.settings import Settings, get_settings
 
 PROCESS_FILE = "dropsift.process_file"
 PROCESS_FILES = "dropsift.process_files"
+FORGET_FILES = "dropsift.forget_files"
 
 
 def create_app(settings: Settings) -> Celery:

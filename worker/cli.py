@@ -48,6 +48,15 @@ def _ledger(settings: Settings) -> Ledger:
     )
 
 
+def _forgetter() -> Send:
+    from worker.celery_app import FORGET_FILES, app
+
+    def forget(paths: list[str]) -> None:
+        app.send_task(FORGET_FILES, args=[paths])
+
+    return forget
+
+
 def _sender() -> Send:
     from worker.celery_app import PROCESS_FILES, app
 
@@ -133,6 +142,7 @@ def _watcher(settings: Settings) -> Watcher:
         rescan_seconds=settings.rescan_seconds,
         stale_after=settings.visibility_timeout + settings.task_time_limit,
         batch_size=settings.batch_size,
+        forget=_forgetter(),
     )
 
 

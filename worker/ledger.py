@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -13,8 +14,9 @@ import redis
 
 # Terminal states: the file needs nothing more until its content changes.
 INDEXED, DUPLICATE, QUARANTINED, VANISHED = "indexed", "duplicate", "quarantined", "vanished"
+DELETED = "deleted"
 QUEUED, PROCESSING, PUBLISH_FAILED = "queued", "processing", "publish_failed"
-TERMINAL = frozenset({INDEXED, DUPLICATE, QUARANTINED, VANISHED})
+TERMINAL = frozenset({INDEXED, DUPLICATE, QUARANTINED, VANISHED, DELETED})
 
 
 def file_key_id(path: str) -> str:
@@ -35,6 +37,8 @@ class Entry:
     duplicate_of: str = ""
     items: str = ""
     """For a multi-item file (JSON feed): its items' outcomes, counted."""
+    produced: tuple[tuple[str, str], ...] = ()
+    """(source, document id) of every document the file's last version delivered."""
     updated_at: float = 0.0
 
     @classmethod
@@ -51,6 +55,7 @@ class Entry:
             doc_id=data.get("doc_id", ""),
             duplicate_of=data.get("duplicate_of", ""),
             items=data.get("items", ""),
+            produced=tuple(tuple(pair) for pair in json.loads(data.get("produced") or "[]")),
             updated_at=float(data.get("updated_at", 0.0)),
         )
 
@@ -127,6 +132,10 @@ class Ledger:
     def finish(self, path: str, state: str, **fields: Any) -> None:
         assert state in TERMINAL, state
         self._write(path, state=state, **fields)
+
+    def set_produced(self, path: str, produced: list[tuple[str, str]]) -> None:
+        """What the file's current version delivered; kept until the next version replaces it."""
+        self.r.hset(self._key(path), "produced", json.dumps(sorted(produced)))
 
     def quarantine(self, path: str, reason: str, error: str) -> None:
         self.finish(path, QUARANTINED, reason=reason, last_error=error[:2000])

@@ -6,6 +6,7 @@ whose publish fails stays pending and is tried again, so nothing is dropped whil
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from worker.enqueue import Send, is_ignored, submit_many, walk
-from worker.ledger import Ledger
+from worker.ledger import DELETED, Ledger
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +56,7 @@ class Watcher:
         rescan_seconds: float,
         stale_after: float = 7200.0,
         batch_size: int = 16,
+        forget: Send | None = None,
     ) -> None:
         self.inbox = inbox.resolve()
         self.ledger = ledger
@@ -63,6 +65,8 @@ class Watcher:
         self.rescan_seconds = rescan_seconds
         self.stale_after = stale_after
         self.batch_size = batch_size
+        self.forget = forget
+        """Sends deleted files to be forgotten; None leaves deletions alone."""
         self._pending: dict[Path, _Pending] = {}
         self._lock = threading.Lock()
         self.queued = 0
@@ -75,12 +79,31 @@ class Watcher:
             self._pending.setdefault(path, _Pending(-2, -2, time.monotonic()))
 
     def scan(self) -> int:
-        """Note every file in the inbox; the ledger skips those already handled."""
+        """Note every file in the inbox, and every file the ledger knows that is gone."""
         files = walk(self.inbox)
         for path in files:
             self.note(path)
-        log.info("watcher_scan", inbox=str(self.inbox), files=len(files))
+        gone = self._deleted(set(files))
+        log.info("watcher_scan", inbox=str(self.inbox), files=len(files), deleted=len(gone))
         return len(files)
+
+    def _deleted(self, present: set[Path]) -> list[str]:
+        """Ledger entries under the inbox whose file no longer exists: sent to be forgotten."""
+        if self.forget is None:
+            return []
+        root = f"{self.inbox}{os.sep}"
+        gone = [
+            e.path
+            for e in self.ledger.entries()
+            if e.path.startswith(root)
+            and "#" not in e.path[len(root) :]
+            and e.state != DELETED
+            and Path(e.path) not in present
+            and not Path(e.path).exists()
+        ]
+        for start in range(0, len(gone), self.batch_size):
+            self.forget(gone[start : start + self.batch_size])
+        return gone
 
     def settle(self) -> None:
         """Queue pending files whose size and mtime have stopped changing."""
@@ -88,6 +111,7 @@ class Watcher:
         with self._lock:
             items = list(self._pending.items())
         ready: list[Path] = []
+        vanished: list[Path] = []
         for path, pending in items:
             if now < pending.retry_at:
                 continue
@@ -95,6 +119,7 @@ class Watcher:
                 st = path.stat()
             except FileNotFoundError:
                 self._drop(path)
+                vanished.append(path)
                 continue
             if (st.st_size, st.st_mtime_ns) != (pending.size, pending.mtime_ns):
                 pending.size, pending.mtime_ns, pending.changed_at = (
@@ -106,6 +131,13 @@ class Watcher:
             if now - pending.changed_at < self.stable_seconds:
                 continue
             ready.append(path)
+        if vanished and self.forget is not None:
+            known = [str(p) for p in vanished if self.ledger.get(str(p)) is not None]
+            if known:
+                try:
+                    self.forget(known)
+                except Exception as error:  # the periodic scan finds them again
+                    log.warning("watcher_forget_failed", files=len(known), error=repr(error)[:300])
         if not ready:
             return
         results, failed = submit_many(

@@ -241,3 +241,47 @@ def test_a_sites_repeated_footer_is_learned_and_removed(
     assert kept == [True, True, True, True, False, False, False]
     assert bodies[-1]["cleaning"]["removed"]["source_boilerplate"] == [footer]
     assert all(doc["site"] == "site-x" for doc in bodies)
+
+
+def test_the_index_follows_files_that_change_and_files_that_are_deleted(
+    running_worker: WorkerProcess,
+    watcher_thread,
+    es: Elasticsearch,
+    settings: Settings,
+    ledger: Ledger,
+) -> None:
+    inbox, _ = watcher_thread
+
+    def indexed_ids() -> set[str]:
+        es.indices.refresh(index=settings.alias)
+        hits = es.search(index=settings.alias, size=100, source=False)["hits"]["hits"]
+        return {h["_id"] for h in hits}
+
+    story = drop(SEED_003, inbox, "story.txt")
+    first = wait_terminal(ledger, [story])[str(story)].doc_id
+    assert indexed_ids() == {first}
+
+    # A new version replaces the old document.
+    wait_for(lambda: ledger.get(str(story)).produced, 10, what="the ledger to record output")  # type: ignore[union-attr]
+    drop(SEED_000, inbox, "story.txt")
+    second = wait_for(
+        lambda: (
+            (e := ledger.get(str(story)))
+            and e.state == "indexed"
+            and e.doc_id != first
+            and e.doc_id
+        ),
+        60,
+        what="the new version",
+    )
+    wait_for(lambda: indexed_ids() == {second}, 30, what="the old document to go")
+
+    # A second source of the same content, then both deleted one after the other.
+    copy = drop(SEED_000, inbox, "copy.txt")
+    assert wait_terminal(ledger, [copy])[str(copy)].state == "duplicate"
+    story.unlink()
+    wait_for(lambda: ledger.get(str(story)).state == "deleted", 30, what="story.txt deleted")  # type: ignore[union-attr]
+    doc = es.get(index=settings.alias, id=second)["_source"]
+    assert doc["sources"] == [str(copy)]  # still there: another source holds it
+    copy.unlink()
+    wait_for(lambda: indexed_ids() == set(), 30, what="the last source's document to go")
