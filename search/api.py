@@ -14,6 +14,19 @@ from fastapi.responses import JSONResponse
 
 from search.query import BadQuery, SearchParams, Sort, build_search, parse_response
 
+# Fields shown where documents are listed inside another answer.
+_LISTED = (
+    "title",
+    "published",
+    "site",
+    "sources",
+    "language",
+    "cluster_id",
+    "story_id",
+    "similarity",
+    "canonical",
+)
+
 
 def get_es(request: Request) -> Elasticsearch:
     """The client the app was created with; tests and callers hand in their own."""
@@ -63,6 +76,12 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
         organizations: Annotated[list[str], Query()] = [],  # noqa: B006
         keywords: Annotated[list[str], Query()] = [],  # noqa: B006
         story_id: Annotated[list[str], Query()] = [],  # noqa: B006
+        cluster_id: Annotated[
+            list[str], Query(description="only this near-duplicate cluster's documents")
+        ] = [],  # noqa: B006
+        collapse: Annotated[
+            bool, Query(description="one hit per near-duplicate cluster, with its size")
+        ] = True,
         format: Annotated[list[str], Query()] = [],  # noqa: B006
         published_from: Annotated[list[str], Query()] = [],  # noqa: B006
         published_after: datetime | None = None,
@@ -86,6 +105,7 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
                 "organizations": organizations,
                 "keywords": keywords,
                 "story_id": story_id,
+                "cluster_id": cluster_id,
                 "format": format,
                 "published_from": published_from,
             },
@@ -95,6 +115,7 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
             per_page=per_page,
             sort=sort,
             facet_size=facet_size,
+            collapse=collapse,
         )
         try:
             body = build_search(params)
@@ -112,13 +133,71 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
         result["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return result
 
-    @app.get("/api/documents/{doc_id}", summary="One document, with its body")
+    def _listing(
+        es: Elasticsearch, alias: str, query: dict[str, Any], size: int = 20
+    ) -> list[dict[str, Any]]:
+        found = es.search(
+            index=alias,
+            query=query,
+            size=size,
+            source_includes=list(_LISTED),
+            sort=[{"published": "desc"}],
+        )
+        return [{"id": h["_id"], **h["_source"]} for h in found["hits"]["hits"]]
+
+    @app.get("/api/documents/{doc_id}", summary="One document, its copies and related stories")
     def document(doc_id: str, es: EsDep, request: Request) -> dict[str, Any]:
+        alias = request.app.state.alias
         try:
-            found = es.get(index=request.app.state.alias, id=doc_id)
+            found = es.get(index=alias, id=doc_id)
         except NotFoundError as exc:
             raise HTTPException(404, f"no document {doc_id}") from exc
-        return {"id": found["_id"], **found["_source"]}
+        source = found["_source"]
+        itself = {"ids": {"values": [doc_id]}}
+        cluster = {"term": {"cluster_id": source["cluster_id"]}}
+        copies = {"bool": {"filter": cluster, "must_not": itself}}
+        # Same event from other outlets: linked by story, never merged.
+        story = {"term": {"story_id": source["story_id"]}}
+        related = {"bool": {"filter": story, "must_not": [itself, cluster]}}
+        return {
+            "id": found["_id"],
+            **source,
+            "near_duplicates": _listing(es, alias, copies),
+            "related_stories": _listing(es, alias, related),
+        }
+
+    @app.get("/api/documents/{doc_id}/similar", summary="More like this document")
+    def similar(
+        doc_id: str, es: EsDep, request: Request, size: Annotated[int, Query(ge=1, le=50)] = 10
+    ) -> dict[str, Any]:
+        alias = request.app.state.alias
+        try:
+            found = es.get(index=alias, id=doc_id, source_includes=["cluster_id"])
+        except NotFoundError as exc:
+            raise HTTPException(404, f"no document {doc_id}") from exc
+        query = {
+            "bool": {
+                "must": {
+                    "more_like_this": {
+                        "fields": ["title", "body"],
+                        "like": [{"_index": found["_index"], "_id": doc_id}],
+                        "min_term_freq": 1,
+                        "max_query_terms": 40,
+                        "min_doc_freq": 1,
+                    }
+                },
+                # Its own near-duplicates are not news: they are listed on the document.
+                "must_not": {"term": {"cluster_id": found["_source"]["cluster_id"]}},
+            }
+        }
+        result = es.search(index=alias, query=query, size=size, source_includes=list(_LISTED))
+        return {
+            "id": doc_id,
+            "hits": [
+                {"id": h["_id"], "score": h["_score"], **h["_source"]}
+                for h in result["hits"]["hits"]
+            ],
+        }
 
     @app.get("/healthz", summary="Whether Elasticsearch answers and the index exists")
     def healthz(es: EsDep, request: Request) -> JSONResponse:

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from search.mapping import FACET_FIELDS
 
+# Facets, plus the cluster a near-duplicate belongs to (to expand a collapsed hit).
+FILTER_FIELDS = (*FACET_FIELDS, "cluster_id")
 MAX_WINDOW = 10_000  # Elasticsearch's default index.max_result_window
 SEARCH_FIELDS = ("title^3", "body")
 Sort = Literal["relevance", "date_desc", "date_asc"]
@@ -25,6 +27,8 @@ class SearchParams:
     sort: Sort = "relevance"
     facet_size: int = 10
     fragment_size: int = 160
+    collapse: bool = True
+    """One hit per near-duplicate cluster, with the cluster's size; False lists every copy."""
     pre_tag: str = "<mark>"
     post_tag: str = "</mark>"
 
@@ -39,11 +43,11 @@ def _terms(field_name: str, values: list[str]) -> dict[str, Any]:
 
 def build_search(params: SearchParams) -> dict[str, Any]:
     """The request body: query, post_filter for facet selections, facet aggregations."""
-    unknown = set(params.filters) - set(FACET_FIELDS)
+    unknown = set(params.filters) - set(FILTER_FIELDS)
     if unknown:
         raise BadQuery(
             f"unknown filter field(s): {', '.join(sorted(unknown))}; "
-            f"facets are {', '.join(FACET_FIELDS)}"
+            f"filters are {', '.join(FILTER_FIELDS)}"
         )
     if params.page < 1 or params.per_page < 1:
         raise BadQuery("page and per_page start at 1")
@@ -112,6 +116,13 @@ def build_search(params: SearchParams) -> dict[str, Any]:
             },
         },
     }
+    if params.collapse:
+        # inner_hits with size 0 only counts each cluster's matching members.
+        body["collapse"] = {
+            "field": "cluster_id",
+            "inner_hits": {"name": "cluster", "size": 0, "track_scores": False},
+        }
+        body["aggs"]["clusters"] = {"cardinality": {"field": "cluster_id"}}
     if selected:
         body["post_filter"] = {"bool": {"filter": [_terms(f, v) for f, v in selected.items()]}}
     return body
@@ -122,12 +133,15 @@ def parse_response(response: dict[str, Any], params: SearchParams) -> dict[str, 
     hits = []
     for hit in response["hits"]["hits"]:
         source = hit["_source"]
+        cluster = hit.get("inner_hits", {}).get("cluster")
         hits.append(
             {
                 "id": hit["_id"],
                 "score": hit.get("_score"),
                 **source,
                 "highlight": hit.get("highlight", {}),
+                # Members of this hit's near-duplicate cluster that match (1: no copies).
+                "cluster_size": cluster["hits"]["total"]["value"] if cluster else 1,
             }
         )
     facets: dict[str, list[dict[str, Any]]] = {}
@@ -143,8 +157,11 @@ def parse_response(response: dict[str, Any], params: SearchParams) -> dict[str, 
             values.append({"value": value, "count": 0, "selected": True})
         facets[facet] = values
     total = response["hits"]["total"]
+    clusters = response["aggregations"].get("clusters")
     return {
         "total": {"value": total["value"], "relation": total["relation"]},
+        # With collapsing, the hits are clusters: about this many (a cardinality estimate).
+        "clusters": clusters["value"] if clusters else None,
         "took_ms": response["took"],
         "page": params.page,
         "per_page": params.per_page,

@@ -56,7 +56,7 @@ def test_facet_selections_go_to_post_filter_not_query() -> None:
 def test_each_facet_agg_excludes_only_its_own_selection() -> None:
     params = SearchParams(filters={"language": ["en"], "format": ["txt"]})
     aggs = build_search(params)["aggs"]
-    assert set(aggs) == set(FACET_FIELDS)
+    assert set(aggs) == {*FACET_FIELDS, "clusters"}  # clusters: hits are collapsed by default
     assert terms_in(aggs["language"]["filter"]["bool"]["filter"]) == {"format": ["txt"]}
     assert terms_in(aggs["format"]["filter"]["bool"]["filter"]) == {"language": ["en"]}
     for facet in set(FACET_FIELDS) - {"language", "format"}:
@@ -192,3 +192,12 @@ def test_parse_response_eq_relation() -> None:
     result = parse_response(response, SearchParams())
     assert result["total"] == {"value": 2, "relation": "eq"}
     assert all(not v["selected"] for values in result["facets"].values() for v in values)
+
+
+def test_collapse_by_cluster_is_the_default_and_can_be_turned_off() -> None:
+    collapsed = build_search(SearchParams(q="x"))
+    assert collapsed["collapse"]["field"] == "cluster_id"
+    assert collapsed["aggs"]["clusters"] == {"cardinality": {"field": "cluster_id"}}
+    expanded = build_search(SearchParams(q="x", collapse=False, filters={"cluster_id": ["c"]}))
+    assert "collapse" not in expanded and "clusters" not in expanded["aggs"]
+    assert expanded["post_filter"] == {"bool": {"filter": [{"terms": {"cluster_id": ["c"]}}]}}
