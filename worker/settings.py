@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     rescan_seconds: float = Field(default=30.0, gt=0)
     """Period of the reconciliation scan that catches events the watcher missed."""
 
+    # Enrichment
+    enrichers: list[str] = Field(
+        default_factory=lambda: ["language", "stats", "summary", "keywords", "entities"]
+    )
+    """Enrichers to run, in order: built-in names or "package.module:ClassName" (JSON list)."""
+
     # Cleaning
     boilerplate_min_docs: int = Field(default=5, ge=2)
     """A line is a source's boilerplate once seen in this many of its documents..."""
@@ -82,6 +88,10 @@ class Settings(BaseSettings):
         from tasks.formats.fields import field_map
 
         field_map(self.json_fields)  # unknown field names fail here, not in every task
+        from tasks.enrichers import resolve
+
+        for name in self.enrichers:  # so does an unknown enricher
+            resolve(name)
         if self.es_api_key and (self.es_user or self.es_password):
             raise ValueError("set DROPSIFT_ES_API_KEY or DROPSIFT_ES_USER/PASSWORD, not both")
         return self
