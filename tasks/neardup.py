@@ -1,0 +1,437 @@
+"""Near-duplicate detection: MinHash over word 5-grams, LSH bands claimed atomically in Redis.
+
+Redis layout (P = the index prefix + "nd:"), every key expiring `horizon_seconds` after its
+last write:
+
+- ``P s:<ref>`` (string): one record per document, ``<ref>`` a 63-bit hash of its doc id:
+  1 byte (slots equal to the cluster's match, 0 when canonical), the packed signature
+  (112 × 4 bytes), the doc id, a NUL, and the cluster id (empty when canonical).
+- ``P b:<depth>:<bits>`` (hash): LSH band table, field = a 52-bit band hash, value = the
+  owner's ref. Bands share small buckets (listpack-encoded, ~20 bytes an entry, where a key
+  per band costs ~130) chosen by the low `depth` bits of the band hash; a bucket that fills
+  up splits in two (extendible hashing), so the fill, and memory per document, stay flat
+  from a few thousand to millions of documents.
+- ``P depth`` (string): the deepest bucket depth in use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import redis
+
+BANDS = 14
+ROWS = 8
+PERMUTATIONS = BANDS * ROWS
+SHINGLE_WORDS = 5
+DEFAULT_THRESHOLD = 0.8
+DEFAULT_HORIZON_SECONDS = 90 * 86400
+# A bucket splits once it holds this many bands: below Redis' default listpack limit (128),
+# so buckets keep the compact encoding whatever the server's setting.
+BUCKET_FILL = 100
+
+# The largest prime below 2**32: (a*x + b) mod p is a true permutation of Z_p, a*x + b stays
+# below 2**64 (no uint64 overflow), and every slot fits in 4 bytes.
+_PRIME = 4_294_967_291
+_EMPTY_SLOT = _PRIME  # above every real slot value: the minimum of nothing
+_SEED = 0x6E656172  # "near": fixed, so signatures compare across processes and releases
+_rng = np.random.default_rng(_SEED)
+_A = _rng.integers(1, _PRIME, size=PERMUTATIONS, dtype=np.uint64)
+_B = _rng.integers(0, _PRIME, size=PERMUTATIONS, dtype=np.uint64)
+# Odd multiplier for combining word hashes into shingle hashes (wraps mod 2**64).
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_LOW32 = np.uint64(0xFFFFFFFF)
+
+_DIGIT = re.compile(r"\d")
+# Punctuation (and "_", which \w keeps) becomes a space, so "incident.The" is two words.
+_NON_WORD = re.compile(r"[^\w\s]|_")
+
+U64Array = npt.NDArray[np.uint64]
+
+
+def normalise(text: str) -> str:
+    """Lowercase, digits to 0, punctuation stripped, whitespace collapsed."""
+    return " ".join(_NON_WORD.sub(" ", _DIGIT.sub("0", text.lower())).split())
+
+
+@lru_cache(maxsize=1 << 17)
+def _word_hash(word: str) -> int:
+    # Cached: news vocabulary repeats, and blake2b is the bulk of the shingling cost.
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _shingle_array(text: str) -> U64Array:
+    """64-bit hashes of the word 5-grams of `text` (duplicates kept)."""
+    words = normalise(text).split()
+    if not words:
+        return np.empty(0, dtype=np.uint64)
+    hashes = np.fromiter(map(_word_hash, words), dtype=np.uint64, count=len(words))
+    # A text shorter than a shingle is one shingle of all its words.
+    span = min(SHINGLE_WORDS, len(words))
+    count = len(words) - span + 1
+    acc = hashes[:count].copy()
+    for k in range(1, span):
+        acc = acc * _MIX + hashes[k : k + count]
+    # splitmix64's finaliser: spreads the polynomial's structure over all 64 bits.
+    acc ^= acc >> np.uint64(30)
+    acc *= np.uint64(0xBF58476D1CE4E5B9)
+    acc ^= acc >> np.uint64(27)
+    acc *= np.uint64(0x94D049BB133111EB)
+    acc ^= acc >> np.uint64(31)
+    return acc
+
+
+def shingles(text: str) -> set[int]:
+    """The set of 64-bit hashes of the normalised word 5-grams of `text`."""
+    return set(_shingle_array(text).tolist())
+
+
+def _signature_of(hashes: U64Array) -> tuple[int, ...]:
+    if hashes.size == 0:
+        return (_EMPTY_SLOT,) * PERMUTATIONS
+    # Fold to 32 bits and reduce mod p so a*x + b cannot overflow uint64.
+    x = ((hashes >> np.uint64(32)) ^ (hashes & _LOW32)) % np.uint64(_PRIME)
+    # outer() rather than broadcasting x[:, None] * _A: several times faster here.
+    values = np.multiply.outer(x, _A)
+    values += _B
+    values %= np.uint64(_PRIME)
+    return tuple(values.min(axis=0).tolist())
+
+
+def signature(shingle_set: set[int]) -> tuple[int, ...]:
+    """MinHash signature (112 slots, each < 2**32) of a set of shingle hashes."""
+    hashes = np.fromiter(shingle_set, dtype=np.uint64, count=len(shingle_set))
+    return _signature_of(hashes)
+
+
+def text_signature(text: str) -> tuple[int, ...]:
+    """signature(shingles(text)), without building the Python set."""
+    return _signature_of(_shingle_array(text))
+
+
+def estimate(sig_a: tuple[int, ...], sig_b: tuple[int, ...]) -> float:
+    """Estimated Jaccard similarity: the fraction of equal signature slots."""
+    if len(sig_a) != len(sig_b) or not sig_a:
+        raise ValueError("signatures of different lengths")
+    return sum(a == b for a, b in zip(sig_a, sig_b, strict=True)) / len(sig_a)
+
+
+def jaccard(sh_a: set[int], sh_b: set[int]) -> float:
+    """Exact Jaccard similarity of two shingle sets (1.0 for two empty sets)."""
+    if not sh_a and not sh_b:
+        return 1.0
+    return len(sh_a & sh_b) / len(sh_a | sh_b)
+
+
+def compare(text_a: str, text_b: str, threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
+    """Estimated and exact Jaccard of two texts, and a verdict."""
+    sh_a, sh_b = shingles(text_a), shingles(text_b)
+    exact = jaccard(sh_a, sh_b)
+    if normalise(text_a) == normalise(text_b):
+        verdict = "duplicate"
+    elif exact >= threshold:
+        verdict = "near-duplicate"
+    else:
+        verdict = "unrelated"
+    return {
+        "estimated": estimate(signature(sh_a), signature(sh_b)),
+        "exact": exact,
+        "verdict": verdict,
+        "threshold": threshold,
+    }
+
+
+def pack(sig: tuple[int, ...]) -> bytes:
+    """A signature as little-endian 4-byte unsigned ints."""
+    return np.asarray(sig, dtype="<u4").tobytes()
+
+
+def band_hashes(sig: tuple[int, ...]) -> list[int]:
+    """One 52-bit hash per band (the band index included, so bands never collide)."""
+    packed = pack(sig)
+    width = ROWS * 4
+    return [
+        int.from_bytes(
+            hashlib.blake2b(
+                packed[i * width : (i + 1) * width], digest_size=8, salt=bytes([i])
+            ).digest(),
+            "little",
+        )
+        >> 12  # 52 bits: exact as a Lua number, which routes it to a bucket
+        for i in range(BANDS)
+    ]
+
+
+def doc_ref(doc_id: str) -> int:
+    """A 63-bit reference to a document: short in the band buckets, where ids would not be."""
+    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest()) >> 1
+
+
+_LUA_COMMON = """
+local P = ARGV[1]
+local ttl = tonumber(ARGV[2])
+local depth = tonumber(redis.call('GET', P .. 'depth') or '0')
+
+local function bucket_key(d, bits)
+  return P .. 'b:' .. d .. ':' .. string.format('%d', bits)
+end
+
+-- The one existing bucket that covers band hash h (buckets never overlap), or nil.
+local function locate(h)
+  for d = depth, 0, -1 do
+    local key = bucket_key(d, h % 2 ^ d)
+    if redis.call('EXISTS', key) == 1 then
+      return key, d
+    end
+  end
+  return nil, nil
+end
+"""
+
+# ARGV: prefix, ttl, ref, doc id, packed signature, slots needed, fill, band hash × 14.
+# Returns {cluster ('' when canonical), equal slots}. The decision is made here, not in
+# Python: it is stored with the signature in the same atomic step, so a concurrent claimer
+# never sees a document whose cluster is still undecided, and a repeat gets the same answer.
+_CLAIM = (
+    _LUA_COMMON
+    + """
+local ref, doc, sig = ARGV[3], ARGV[4], ARGV[5]
+local need, fill = tonumber(ARGV[6]), tonumber(ARGV[7])
+local slen = string.len(sig)
+local rec_key = P .. 's:' .. ref
+
+local function split_record(rec)
+  local tail = string.sub(rec, 2 + slen)
+  local nul = string.find(tail, '\\0', 1, true)
+  return string.sub(tail, 1, nul - 1), string.sub(tail, nul + 1)
+end
+
+local existing = redis.call('GET', rec_key)
+if existing then
+  local owner, cluster = split_record(existing)
+  if owner == doc then
+    return {cluster, string.byte(existing, 1)}
+  end
+  -- Two ids with the same 63-bit ref: answer, but store nothing over the other's record.
+  return {'', 0}
+end
+
+local function alive(owner)
+  return owner == ref or redis.call('EXISTS', P .. 's:' .. owner) == 1
+end
+
+-- Split a full bucket by the next bit of the band hash; owners gone meanwhile drop out.
+local function split(key, d, bits)
+  local entries = redis.call('HGETALL', key)
+  redis.call('DEL', key)
+  local halves = {{}, {}}
+  for j = 1, #entries, 2 do
+    if alive(entries[j + 1]) then
+      local half = halves[math.floor(tonumber(entries[j]) / 2 ^ d) % 2 + 1]
+      half[#half + 1] = entries[j]
+      half[#half + 1] = entries[j + 1]
+    end
+  end
+  for side = 1, 2 do
+    if #halves[side] > 0 then
+      local child = bucket_key(d + 1, bits + (side - 1) * 2 ^ d)
+      redis.call('HSET', child, unpack(halves[side]))
+      redis.call('EXPIRE', child, ttl)
+    end
+  end
+  if d + 1 > depth then
+    depth = d + 1
+  end
+end
+
+local candidates = {}
+for i = 8, #ARGV do
+  local field = ARGV[i]
+  local h = tonumber(field)
+  local key, d = locate(h)
+  local owner = key and redis.call('HGET', key, field)
+  if owner and owner ~= ref and alive(owner) then
+    candidates[owner] = true
+  elseif owner ~= ref then
+    -- Free, or its owner expired or was forgotten: this document takes the band.
+    if not key then
+      d = depth
+      key = bucket_key(d, h % 2 ^ d)
+    end
+    redis.call('HSET', key, field, ref)
+    redis.call('EXPIRE', key, ttl)
+    if redis.call('HLEN', key) >= fill then
+      split(key, d, h % 2 ^ d)
+    end
+  end
+end
+redis.call('SET', P .. 'depth', depth, 'EX', ttl)
+
+-- Best candidate by equal slots; ties go to the smaller cluster id, so the answer does not
+-- depend on table order.
+local best, cluster = -1, ''
+for owner in pairs(candidates) do
+  local rec = redis.call('GET', P .. 's:' .. owner)
+  local equal = 0
+  for k = 2, slen + 1, 4 do
+    if string.sub(rec, k, k + 3) == string.sub(sig, k - 1, k + 2) then
+      equal = equal + 1
+    end
+  end
+  if equal >= need then
+    local other, other_cluster = split_record(rec)
+    if other_cluster == '' then
+      other_cluster = other
+    end
+    if equal > best or (equal == best and other_cluster < cluster) then
+      best, cluster = equal, other_cluster
+    end
+  end
+end
+if best < 0 then
+  best = 0
+end
+redis.call('SET', rec_key, string.char(best) .. sig .. doc .. '\\0' .. cluster, 'EX', ttl)
+return {cluster, best}
+"""
+)
+
+# ARGV: prefix, ttl, ref, doc id, slots. The signature as integers (binary-safe whatever the
+# client's decode_responses), or {} when the document is not stored.
+_READ = """
+local rec = redis.call('GET', ARGV[1] .. 's:' .. ARGV[3])
+if not rec then
+  return {}
+end
+local slen = tonumber(ARGV[5]) * 4
+local tail = string.sub(rec, 2 + slen)
+if string.sub(tail, 1, string.find(tail, '\\0', 1, true) - 1) ~= ARGV[4] then
+  return {}
+end
+local out = {}
+for k = 2, slen + 1, 4 do
+  local b1, b2, b3, b4 = string.byte(rec, k, k + 3)
+  out[#out + 1] = b1 + b2 * 256 + b3 * 65536 + b4 * 16777216
+end
+return out
+"""
+
+# ARGV: prefix, ttl, ref, doc id, slots, band hash × 14. Deletes the record, and each band
+# still owned by this document (another document may have taken it over since).
+_FORGET = (
+    _LUA_COMMON
+    + """
+local ref = ARGV[3]
+local removed = 0
+for i = 6, #ARGV do
+  local key = locate(tonumber(ARGV[i]))
+  if key and redis.call('HGET', key, ARGV[i]) == ref then
+    redis.call('HDEL', key, ARGV[i])
+    removed = removed + 1
+  end
+end
+redis.call('DEL', P .. 's:' .. ref)
+return removed
+"""
+)
+
+
+@dataclass(frozen=True)
+class NearDup:
+    """Where a document landed: its cluster, whether it leads it, and how close it is."""
+
+    cluster_id: str
+    canonical: bool
+    similarity: float | None
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+class NearDupIndex:
+    """MinHash LSH index in Redis: one atomic script call claims a document's bands."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        horizon_seconds: int = DEFAULT_HORIZON_SECONDS,
+    ) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], not {threshold}")
+        self.r = client
+        self.prefix = prefix
+        self.threshold = threshold
+        self.horizon_seconds = int(horizon_seconds)
+        # Slots that must agree: estimate >= threshold, as an integer count.
+        self._need = math.ceil(threshold * PERMUTATIONS - 1e-9)
+        self._claim = client.register_script(_CLAIM)
+        self._read = client.register_script(_READ)
+        self._forget = client.register_script(_FORGET)
+
+    @property
+    def key_prefix(self) -> str:
+        """Prefix of every key this index writes."""
+        return f"{self.prefix}nd:"
+
+    def claim_args(self, doc_id: str, sig: tuple[int, ...]) -> list[Any]:
+        """The claim script's ARGV (for pipelines: `claim_script(args=...)`)."""
+        if "\0" in doc_id:
+            raise ValueError("doc id must not contain NUL")
+        if len(sig) != PERMUTATIONS:
+            raise ValueError(f"signature has {len(sig)} slots, expected {PERMUTATIONS}")
+        return [
+            self.key_prefix,
+            self.horizon_seconds,
+            doc_ref(doc_id),
+            doc_id,
+            pack(sig),
+            self._need,
+            BUCKET_FILL,
+            *band_hashes(sig),
+        ]
+
+    @property
+    def claim_script(self) -> Any:
+        """The registered claim script (for pipelined bulk loads)."""
+        return self._claim
+
+    def decode(self, doc_id: str, reply: Any) -> NearDup:
+        """A claim script reply as a NearDup."""
+        cluster, equal = _text(reply[0]), int(reply[1])
+        if not cluster:
+            return NearDup(cluster_id=doc_id, canonical=True, similarity=None)
+        return NearDup(cluster_id=cluster, canonical=False, similarity=equal / PERMUTATIONS)
+
+    def claim(self, doc_id: str, sig: tuple[int, ...]) -> NearDup:
+        """Record `doc_id` and return its cluster: an earlier near-copy's, or its own."""
+        if all(slot == _EMPTY_SLOT for slot in sig):
+            # No words, no shingles: nothing to compare, and empty texts are not near-copies.
+            return NearDup(cluster_id=doc_id, canonical=True, similarity=None)
+        return self.decode(doc_id, self._claim(args=self.claim_args(doc_id, sig)))
+
+    def _doc_args(self, doc_id: str) -> list[str | int]:
+        return [self.key_prefix, self.horizon_seconds, doc_ref(doc_id), doc_id, PERMUTATIONS]
+
+    def stored_signature(self, doc_id: str) -> tuple[int, ...] | None:
+        """The signature stored for `doc_id`, or None."""
+        slots = self._read(args=self._doc_args(doc_id))
+        return tuple(int(s) for s in slots) if slots else None
+
+    def forget(self, doc_id: str) -> bool:
+        """Delete the document's signature and the bands it still owns; False if unknown."""
+        sig = self.stored_signature(doc_id)
+        if sig is None:
+            return False
+        self._forget(args=[*self._doc_args(doc_id), *band_hashes(sig)])
+        return True
