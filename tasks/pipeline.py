@@ -21,6 +21,8 @@ from tasks.document import Document
 from tasks.enrich import enrich_batch
 from tasks.errors import Rejected, Transient
 from tasks.extract import read_file
+from tasks.neardup import NearDupIndex, text_signature
+from tasks.story import link_stories
 from worker.ledger import DELETED, DUPLICATE, INDEXED, QUARANTINED, VANISHED, Ledger
 from worker.settings import Settings
 
@@ -37,6 +39,7 @@ class Context:
     ledger: Ledger = field(init=False)
     contents: ContentRegistry = field(init=False)
     boilerplate: SourceBoilerplate = field(init=False)
+    neardup: NearDupIndex = field(init=False)
     policy: RetryPolicy = field(init=False)
 
     def __post_init__(self) -> None:
@@ -53,6 +56,12 @@ class Context:
             max_retries=self.settings.bulk_max_retries,
             backoff=self.settings.bulk_backoff_seconds,
             backoff_max=self.settings.bulk_backoff_max_seconds,
+        )
+        self.neardup = NearDupIndex(
+            self.redis,
+            prefix,
+            threshold=self.settings.neardup_threshold,
+            horizon_seconds=self.settings.neardup_horizon_days * 86400,
         )
         ensure_index(self.es, self.settings.alias)
 
@@ -131,6 +140,7 @@ def process_files(paths: list[str], ctx: Context) -> BatchResult:
             except Exception as exc:
                 _file_failed(ctx, result, path, attempts[path], exc)
         works = _enrich_all(works, ctx, result, attempts)
+        _link(works, ctx)
         indexed = _index([doc for work in works for doc in work.owners], ctx)
         for work in works:
             _finish(work, indexed, ctx, result)
@@ -207,6 +217,42 @@ def _enrich_all(
         except Exception as exc:
             _file_failed(ctx, result, work.path, attempts[work.path], exc)
     return kept
+
+
+def _link(works: list[FileWork], ctx: Context) -> None:
+    """Near-duplicate clusters and same-story links for the batch's documents."""
+    for work in works:
+        work.owners = [_cluster(doc, ctx) for doc in work.owners]
+    owners = [doc for work in works for doc in work.owners]
+    # A near-copy belongs to its canonical's story; the others are matched on entities.
+    stories = {
+        d.doc_id: d.story_id
+        for d in link_stories([d for d in owners if d.canonical], ctx.es, ctx.alias)
+    }
+    for work in works:
+        work.owners = [
+            doc.replace(
+                story_id=stories.get(doc.doc_id)
+                or stories.get(doc.cluster_id or "")
+                or _story_of(doc.cluster_id or doc.doc_id, ctx)
+            )
+            for doc in work.owners
+        ]
+
+
+def _cluster(doc: Document, ctx: Context) -> Document:
+    found = ctx.neardup.claim(doc.doc_id, text_signature(doc.body))
+    return doc.replace(
+        cluster_id=found.cluster_id, canonical=found.canonical, similarity=found.similarity
+    )
+
+
+def _story_of(doc_id: str, ctx: Context) -> str:
+    """The story of an indexed document (a near-copy's canonical), or its own id."""
+    found = ctx.es.options(ignore_status=404).get(
+        index=ctx.alias, id=doc_id, source_includes=["story_id"]
+    )
+    return str(found.get("_source", {}).get("story_id") or doc_id)
 
 
 @dataclass
@@ -345,6 +391,7 @@ def release_source(ctx: Context, source: str, doc_id: str) -> None:
         log.info("source_released", source=source, doc_id=doc_id, remaining=remaining)
     else:
         ctx.es.options(ignore_status=404).delete(index=ctx.alias, id=doc_id)
+        ctx.neardup.forget(doc_id)
         log.info("document_removed", source=source, doc_id=doc_id)
 
 

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     )
     """Enrichers to run, in order: built-in names or "package.module:ClassName" (JSON list)."""
 
+    # Near-duplicates
+    neardup_threshold: float = Field(default=0.8, gt=0, le=1)
+    """Estimated Jaccard (word 5-grams) at which a document joins another's cluster."""
+    neardup_horizon_days: int = Field(default=90, ge=1)
+    """Signatures older than this are forgotten, so Redis memory stays bounded."""
+
     # Cleaning
     boilerplate_min_docs: int = Field(default=5, ge=2)
     """A line is a source's boilerplate once seen in this many of its documents..."""
