@@ -101,6 +101,7 @@ def redis_client(settings: Settings) -> Iterator[redis.Redis]:
     keys = [
         *client.scan_iter(f"{settings.index_prefix}*", count=1000),
         f"_kombu.binding.{settings.index_prefix}",
+        f"_kombu.binding_permanent.{settings.index_prefix}",
     ]
     client.delete(*keys)
 

@@ -67,8 +67,12 @@ class Ledger:
         self.r = client
         self.prefix = prefix
 
-    def _key(self, path: str) -> str:
+    def key_of(self, path: str) -> str:
+        """The Redis hash that holds a file's entry."""
         return f"{self.prefix}file:{file_key_id(path)}"
+
+    def _key(self, path: str) -> str:
+        return self.key_of(path)
 
     @property
     def _index_key(self) -> str:
