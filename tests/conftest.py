@@ -139,6 +139,25 @@ def reset_state(settings: Settings, redis_client: redis.Redis, es: Elasticsearch
     _delete_all_documents(es, settings.alias)
 
 
+def index_seeds(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> dict[str, str]:
+    """From a clean state, the seeds through the pipeline function (no Celery needed here).
+
+    Returns each seed's number ("000", "003") -> its document id; the index is refreshed.
+    """
+    from tasks.pipeline import Context, process_file
+
+    reset_state(settings, redis_client, es)
+    ctx = Context(settings=settings, redis=redis_client, es=es)
+    ids = {}
+    for path in sorted(SEEDS.glob("*.txt")):
+        assert process_file(str(path), ctx) == "indexed"
+        entry = ctx.ledger.get(str(path))
+        assert entry is not None
+        ids[path.name[:3]] = entry.doc_id
+    es.indices.refresh(index=settings.alias)
+    return ids
+
+
 @pytest.fixture
 def clean_state(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> None:
     """Each test starts with an empty inbox, ledger, content registry and index."""

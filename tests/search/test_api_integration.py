@@ -10,8 +10,7 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from search.api import create_app
-from tasks.pipeline import Context, process_file
-from tests.conftest import SEEDS, reset_state
+from tests.conftest import index_seeds
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -19,17 +18,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def indexed(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> dict[str, str]:
-    """Run the pipeline function (no Celery needed here) on both seeds; name -> doc id."""
-    reset_state(settings, redis_client, es)
-    ctx = Context(settings=settings, redis=redis_client, es=es)
-    ids = {}
-    for path in sorted(SEEDS.glob("*.txt")):
-        assert process_file(str(path), ctx) == "indexed"
-        entry = ctx.ledger.get(str(path))
-        assert entry is not None
-        ids[path.name[:3]] = entry.doc_id
-    es.indices.refresh(index=settings.alias)
-    return ids
+    return index_seeds(settings, redis_client, es)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 
 from search.api import create_app
 from search.indexer import bulk_index
-from tasks.pipeline import Context, process_file
-from tests.conftest import SEEDS, reset_state
+from tests.conftest import index_seeds
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -21,14 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def ids(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> dict[str, str]:
     """The two seeds through the pipeline, plus a planted copy of 003 and a story about it."""
-    reset_state(settings, redis_client, es)
-    ctx = Context(settings=settings, redis=redis_client, es=es)
-    found = {}
-    for path in sorted(SEEDS.glob("*.txt")):
-        assert process_file(str(path), ctx) == "indexed"
-        entry = ctx.ledger.get(str(path))
-        assert entry is not None
-        found[path.name[:3]] = entry.doc_id
+    found = index_seeds(settings, redis_client, es)
     seed = es.get(index=settings.alias, id=found["003"])["_source"]
     copy = {
         **seed,
