@@ -21,6 +21,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import redis
@@ -177,13 +178,23 @@ def _pair(kind: str, original: Sequence[str], other: Sequence[str]) -> Pair:
     return Pair(kind, a, b, jaccard(shingles(a), shingles(b)))
 
 
+def _only(doc_id: str, known: set[int], asked: str) -> set[int] | None:
+    """The shingles of the one document this pair knows."""
+    return known if asked == doc_id else None
+
+
 def detect(index: NearDupIndex, pairs: Sequence[Pair]) -> list[bool]:
     """Claim each pair (original, then the other); True when the other joins its cluster."""
     found = []
     for n, pair in enumerate(pairs):
         first, second = f"p{n}-original", f"p{n}-other"
-        index.claim(first, signature(shingles(pair.original)))
-        result = index.claim(second, signature(shingles(pair.other)))
+        original = shingles(pair.original)
+        index.claim(first, signature(original))
+        # As the pipeline does: a match near the threshold is confirmed by the exact Jaccard
+        # against the canonical's text (which the pipeline reads from the index).
+        result = index.claim_confirmed(
+            second, shingles(pair.other), partial(_only, first, original)
+        )
         found.append(not result.canonical and result.cluster_id == first)
         # Pairs must not see each other (several come from the same article).
         index.forget(first)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -31,6 +32,7 @@ BANDS = 14
 ROWS = 8
 PERMUTATIONS = BANDS * ROWS
 SHINGLE_WORDS = 5
+DEFAULT_MARGIN = 0.1
 DEFAULT_THRESHOLD = 0.8
 DEFAULT_HORIZON_SECONDS = 90 * 86400
 # A bucket splits once it holds this many bands: below Redis' default listpack limit (128),
@@ -303,6 +305,25 @@ return {cluster, best}
 """
 )
 
+# ARGV: prefix, ttl, ref, doc id, slots. A provisional match that the exact Jaccard did not
+# confirm: the document becomes canonical (its record keeps signature and TTL).
+_CANONICAL = """
+local key = ARGV[1] .. 's:' .. ARGV[3]
+local rec = redis.call('GET', key)
+if not rec then
+  return 0
+end
+local slen = tonumber(ARGV[5]) * 4
+local tail = string.sub(rec, 2 + slen)
+local nul = string.find(tail, '\\0', 1, true)
+if string.sub(tail, 1, nul - 1) ~= ARGV[4] then
+  return 0
+end
+redis.call('SET', key, string.char(0) .. string.sub(rec, 2, 1 + slen) .. ARGV[4] .. '\\0',
+           'KEEPTTL')
+return 1
+"""
+
 # ARGV: prefix, ttl, ref, doc id, slots. The signature as integers (binary-safe whatever the
 # client's decode_responses), or {} when the document is not stored.
 _READ = """
@@ -366,16 +387,21 @@ class NearDupIndex:
         *,
         threshold: float = DEFAULT_THRESHOLD,
         horizon_seconds: int = DEFAULT_HORIZON_SECONDS,
+        margin: float = DEFAULT_MARGIN,
     ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], not {threshold}")
         self.r = client
         self.prefix = prefix
         self.threshold = threshold
+        self.margin = margin
         self.horizon_seconds = int(horizon_seconds)
-        # Slots that must agree: estimate >= threshold, as an integer count.
-        self._need = math.ceil(threshold * PERMUTATIONS - 1e-9)
+        # Slots that must agree for a provisional match: the estimate spreads by about 0.04,
+        # so the script accepts from `margin` below the threshold, and claim_confirmed checks
+        # every match that is not clear by the exact Jaccard.
+        self._need = math.ceil((threshold - margin) * PERMUTATIONS - 1e-9)
         self._claim = client.register_script(_CLAIM)
+        self._canonical = client.register_script(_CANONICAL)
         self._read = client.register_script(_READ)
         self._forget = client.register_script(_FORGET)
 
@@ -419,6 +445,31 @@ class NearDupIndex:
             # No words, no shingles: nothing to compare, and empty texts are not near-copies.
             return NearDup(cluster_id=doc_id, canonical=True, similarity=None)
         return self.decode(doc_id, self._claim(args=self.claim_args(doc_id, sig)))
+
+    def claim_confirmed(
+        self,
+        doc_id: str,
+        shingle_set: set[int],
+        canonical_shingles: Callable[[str], set[int] | None],
+    ) -> NearDup:
+        """Claim, then confirm a match near the threshold by the exact Jaccard.
+
+        `canonical_shingles(cluster_id)` gives the canonical document's shingles, or None when
+        it cannot be had (not indexed yet): then the estimate decides, as in `claim`.
+        """
+        found = self.claim(doc_id, signature(shingle_set))
+        if found.canonical or found.similarity is None:
+            return found
+        if found.similarity >= self.threshold + self.margin:
+            return found  # clear by the estimate alone
+        other = canonical_shingles(found.cluster_id)
+        exact = jaccard(shingle_set, other) if other is not None else None
+        if exact is not None and exact >= self.threshold:
+            return NearDup(cluster_id=found.cluster_id, canonical=False, similarity=exact)
+        if exact is None and found.similarity >= self.threshold:
+            return found
+        self._canonical(args=self._doc_args(doc_id))
+        return NearDup(cluster_id=doc_id, canonical=True, similarity=None)
 
     def _doc_args(self, doc_id: str) -> list[str | int]:
         return [self.key_prefix, self.horizon_seconds, doc_ref(doc_id), doc_id, PERMUTATIONS]

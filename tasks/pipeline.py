@@ -21,7 +21,7 @@ from tasks.document import Document
 from tasks.enrich import enrich_batch
 from tasks.errors import Rejected, Transient
 from tasks.extract import read_file
-from tasks.neardup import NearDupIndex, text_signature
+from tasks.neardup import NearDupIndex, shingles
 from tasks.story import link_stories
 from worker.ledger import DELETED, DUPLICATE, INDEXED, QUARANTINED, VANISHED, Ledger
 from worker.settings import Settings
@@ -221,8 +221,9 @@ def _enrich_all(
 
 def _link(works: list[FileWork], ctx: Context) -> None:
     """Near-duplicate clusters and same-story links for the batch's documents."""
+    bodies = {doc.doc_id: doc.body for work in works for doc in work.owners}
     for work in works:
-        work.owners = [_cluster(doc, ctx) for doc in work.owners]
+        work.owners = [_cluster(doc, bodies, ctx) for doc in work.owners]
     owners = [doc for work in works for doc in work.owners]
     # A near-copy belongs to its canonical's story; the others are matched on entities.
     stories = {
@@ -240,8 +241,18 @@ def _link(works: list[FileWork], ctx: Context) -> None:
         ]
 
 
-def _cluster(doc: Document, ctx: Context) -> Document:
-    found = ctx.neardup.claim(doc.doc_id, text_signature(doc.body))
+def _cluster(doc: Document, bodies: dict[str, str], ctx: Context) -> Document:
+    def canonical_shingles(doc_id: str) -> set[int] | None:
+        """The canonical's shingles, from this batch or the index (None: not indexed yet)."""
+        body = bodies.get(doc_id)
+        if body is None:
+            found = ctx.es.options(ignore_status=404).get(
+                index=ctx.alias, id=doc_id, source_includes=["body"]
+            )
+            body = found.get("_source", {}).get("body")
+        return shingles(body) if body else None
+
+    found = ctx.neardup.claim_confirmed(doc.doc_id, shingles(doc.body), canonical_shingles)
     return doc.replace(
         cluster_id=found.cluster_id, canonical=found.canonical, similarity=found.similarity
     )

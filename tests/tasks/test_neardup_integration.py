@@ -16,6 +16,9 @@ from tasks.neardup import (
     NearDupIndex,
     band_hashes,
     doc_ref,
+    estimate,
+    jaccard,
+    signature,
     text_signature,
 )
 from worker.settings import Settings
@@ -232,3 +235,33 @@ def test_redis_bytes_per_document(
     pipe.execute()
     total = sum(redis_client.memory_usage(k, samples=0) or 0 for k in keys(redis_client, prefix))
     assert total / docs <= 1500, f"{total / docs:.0f} bytes per document"
+
+
+def test_a_match_near_the_threshold_is_decided_by_the_exact_jaccard(
+    settings: Settings, redis_client: redis.Redis, clean_state: None
+) -> None:
+    index = NearDupIndex(redis_client, settings.key_prefix)
+    original = set(range(1000))
+    below = set(range(150, 1150))  # exact J 0.739; its estimate, 0.705, passes the first bar
+    above = set(range(60, 1060))  # exact J 0.887; estimate 0.857, short of a clear match
+    assert (
+        index.threshold - index.margin
+        <= estimate(signature(original), signature(below))
+        < index.threshold
+    )
+    index.claim("original", signature(original))
+
+    def lookup(doc_id: str) -> set[int] | None:
+        return original if doc_id == "original" else None
+
+    rejected = index.claim_confirmed("below", below, lookup)
+    assert rejected.canonical and rejected.cluster_id == "below"
+    assert index.claim("below", signature(below)).canonical  # the revert was stored
+    confirmed = index.claim_confirmed("above", above, lookup)
+    assert confirmed.cluster_id == "original" and not confirmed.canonical
+    assert confirmed.similarity == pytest.approx(jaccard(original, above))
+    # Without the canonical's text, the estimate decides: under the threshold, no match.
+    unknown = index.claim_confirmed(
+        "unknown", set(range(0, 850)) | set(range(5000, 5150)), lambda _: None
+    )
+    assert unknown.canonical
