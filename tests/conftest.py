@@ -60,9 +60,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         rescan_seconds=2.0,
         max_attempts=3,
         bulk_backoff_seconds=0.1,
-        # Short, so messages of a killed worker come back within the test's patience.
-        visibility_timeout=10,
-        task_time_limit=8,
+        # Short, so messages of a killed worker come back within the test's patience, yet
+        # long enough for fresh workers loading the entity model at once on two cores.
+        visibility_timeout=30,
+        task_time_limit=25,
         log_format="json",
     )
 

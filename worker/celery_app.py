@@ -34,7 +34,8 @@ def create_app(settings: Settings) -> Celery:
             "unacked_restore_throttle": 1,
         },
         task_time_limit=settings.task_time_limit,
-        task_soft_time_limit=max(1, settings.task_time_limit - 15),
+        # The soft limit raises inside the task a little before the hard limit kills it.
+        task_soft_time_limit=max(1, int(settings.task_time_limit * 0.9)),
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
