@@ -353,6 +353,10 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _first_searchable(settings: Settings, started: float, found: list[float]) -> None:
     if found:
         return
@@ -371,6 +375,10 @@ def up(
     """The main job: start the stack, a worker, the watcher and the API; ingest the seeds."""
     from worker.ingest import ingest as run_ingest
 
+    # Ctrl-C and SIGTERM stop everything, also when started with Ctrl-C ignored (as `cmd &`
+    # from a script does), so the children below are never left running.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     started_at = time.monotonic()
     settings = _settings()
     services = _stack_up(settings)
@@ -420,7 +428,6 @@ def up(
             raise typer.Exit(1)
         if not once:
             out.print("Running; Ctrl-C stops everything.")
-            signal.signal(signal.SIGTERM, lambda *_: stop.set())
             while not stop.is_set():
                 stop.wait(1)
                 if any(child.poll() is not None for child in children):

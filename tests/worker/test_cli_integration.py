@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
 
 import pytest
 
+from search.client import make_client
+from search.index import drop_all
 from tests.conftest import SEEDS, WorkerProcess
-from worker.settings import PROJECT_ROOT
+from worker.celery_app import create_app
+from worker.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.integration
 
@@ -69,3 +73,39 @@ def test_ingest_reports_every_file_and_why_one_was_quarantined(
     assert "duplicate: 1, indexed: 1, quarantined: 1" in result.stdout
     assert "binary: content is an ELF executable" in result.stdout
     assert "draft.txt.part" not in result.stdout
+
+
+def test_interrupting_the_main_job_stops_its_worker_and_api(
+    service_env: dict[str, str], settings: Settings, clean_state: None
+) -> None:
+    prefix = f"{settings.index_prefix}-up"
+    port = free_port()
+    env = {**service_env, "DROPSIFT_INDEX_PREFIX": prefix, "DROPSIFT_API_PORT": str(port)}
+    app = create_app(Settings(redis_url=settings.redis_url, index_prefix=prefix))
+    # Started the way a script starts it in the background: with Ctrl-C ignored.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "worker.cli", "up"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("Running;"):
+                break
+        worker = f"{prefix}@{socket.gethostname()}"
+        assert app.control.ping(destination=[worker], timeout=2)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        es = make_client(settings.es_url)
+        drop_all(es, f"{prefix}-docs")
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0  # the API is gone
+    assert not app.control.ping(destination=[worker], timeout=2)  # so is the worker
