@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 import redis
 import structlog
 from elasticsearch import Elasticsearch
+from redis.exceptions import BusyLoadingError
 
 from worker.settings import Settings
 
@@ -104,16 +105,50 @@ def redis_dir(settings: Settings) -> Path:
     return settings.state_dir / "redis"
 
 
-def redis_alive(settings: Settings) -> bool:
+def redis_state(settings: Settings) -> str:
+    """ "up", "loading" (answering, still reading its data from disk) or "down"."""
     try:
-        return bool(redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1).ping())
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1).ping()
+    except BusyLoadingError:
+        return "loading"
     except (redis.ConnectionError, redis.TimeoutError):
-        return False
+        return "down"
+    return "up"
+
+
+def redis_alive(settings: Settings) -> bool:
+    return redis_state(settings) == "up"
+
+
+def _wait_for_redis(settings: Settings, wait: float, folder: Path) -> None:
+    """Until Redis answers; StackError after `wait` seconds of silence.
+
+    A Redis replaying a big append-only file answers "loading" for as long as that takes
+    (seconds per million keys): it is alive, so the wait goes on, with a note every 5 s.
+    """
+    deadline = time.monotonic() + wait
+    noted = 0.0
+    while (state := redis_state(settings)) != "up":
+        now = time.monotonic()
+        if state == "loading":
+            deadline = now + wait
+            if now - noted >= 5:
+                log.info("redis_loading", url=settings.redis_url)
+                noted = now
+        elif now >= deadline:
+            raise StackError(
+                f"redis-server did not answer in {wait:.0f}s:\n{_tail(folder / 'redis.log')}"
+            )
+        time.sleep(0.1)
 
 
 def redis_up(settings: Settings, wait: float = 15.0) -> str:
     """Reuse or start Redis; returns "reused" or "started"."""
-    if redis_alive(settings):
+    folder = redis_dir(settings)
+    state = redis_state(settings)
+    if state == "loading":
+        _wait_for_redis(settings, wait, folder)
+    if state != "down":
         return "reused"
     host, port = _local(settings.redis_url)
     binary = shutil.which("redis-server")
@@ -122,7 +157,6 @@ def redis_up(settings: Settings, wait: float = 15.0) -> str:
             "redis-server is not installed: `apt-get install redis-server` (Debian), "
             "or set DROPSIFT_REDIS_URL to a running Redis"
         )
-    folder = redis_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     # Append-only persistence: the ledger and the queue survive a restart of Redis.
     subprocess.run(
@@ -147,13 +181,9 @@ def redis_up(settings: Settings, wait: float = 15.0) -> str:
         ],
         check=True,
     )
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if redis_alive(settings):
-            log.info("stack_started", service="redis", url=settings.redis_url)
-            return "started"
-        time.sleep(0.1)
-    raise StackError(f"redis-server did not answer in {wait:.0f}s:\n{_tail(folder / 'redis.log')}")
+    _wait_for_redis(settings, wait, folder)
+    log.info("stack_started", service="redis", url=settings.redis_url)
+    return "started"
 
 
 # --- Elasticsearch ------------------------------------------------------------------------
