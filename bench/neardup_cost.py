@@ -26,7 +26,6 @@ from bench.clean_cost import percentile
 from bench.corpus import news_documents
 from tasks.neardup import PERMUTATIONS, NearDupIndex, text_signature
 
-_PRIME = 4_294_967_291
 _BATCH = 2000
 
 
@@ -36,7 +35,7 @@ def fill(index: NearDupIndex, client: redis.Redis, start: int, stop: int, seed: 
     began = time.perf_counter()
     for low in range(start, stop, _BATCH):
         high = min(stop, low + _BATCH)
-        sigs = rng.integers(0, _PRIME, size=(high - low, PERMUTATIONS), dtype=np.uint64)
+        sigs = rng.integers(0, 2**32, size=(high - low, PERMUTATIONS), dtype=np.uint64)
         pipe = client.pipeline(transaction=False)
         for n, sig in zip(range(low, high), sigs.tolist(), strict=True):
             # 64 hex characters, like the pipeline's content-hash doc ids.

@@ -1,6 +1,7 @@
 """Near-duplicate detection: MinHash over word 5-grams, LSH bands claimed atomically in Redis.
 
-Redis layout (P = the index prefix + "nd:"), every key expiring `horizon_seconds` after its
+Redis layout (P = the index prefix + "nd2:"; the 2 is the hash family, so signatures made
+by another never meet), every key expiring `horizon_seconds` after its
 last write:
 
 - ``P s:<ref>`` (string): one record per document, ``<ref>`` a 63-bit hash of its doc id:
@@ -21,7 +22,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -39,83 +40,107 @@ DEFAULT_HORIZON_SECONDS = 90 * 86400
 # so buckets keep the compact encoding whatever the server's setting.
 BUCKET_FILL = 100
 
-# The largest prime below 2**32: (a*x + b) mod p is a true permutation of Z_p, a*x + b stays
-# below 2**64 (no uint64 overflow), and every slot fits in 4 bytes.
-_PRIME = 4_294_967_291
-_EMPTY_SLOT = _PRIME  # above every real slot value: the minimum of nothing
+# Multiply-shift hashing: slot k of a shingle hash x is the top 32 bits of
+# (A[k] * x + B[k]) mod 2**64, with A odd. uint64 arithmetic wraps, so a signature needs no
+# division (the mod-prime family costs 2.5 times as much here); every slot fits in 4 bytes.
 _SEED = 0x6E656172  # "near": fixed, so signatures compare across processes and releases
 _rng = np.random.default_rng(_SEED)
-_A = _rng.integers(1, _PRIME, size=PERMUTATIONS, dtype=np.uint64)
-_B = _rng.integers(0, _PRIME, size=PERMUTATIONS, dtype=np.uint64)
+_A = _rng.integers(0, 2**64, size=PERMUTATIONS, dtype=np.uint64) | np.uint64(1)
+_B = _rng.integers(0, 2**64, size=PERMUTATIONS, dtype=np.uint64)
+_TOP32 = np.uint64(32)
+_EMPTY_SLOT = 0xFFFFFFFF  # the minimum of nothing (a real slot equals it with chance 2**-32)
 # Odd multiplier for combining word hashes into shingle hashes (wraps mod 2**64).
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-_LOW32 = np.uint64(0xFFFFFFFF)
 
 _DIGIT = re.compile(r"\d")
-# Punctuation (and "_", which \w keeps) becomes a space, so "incident.The" is two words.
-_NON_WORD = re.compile(r"[^\w\s]|_")
+# A word is a run of letters and digits: punctuation and "_" (which \w keeps) separate
+# words, so "incident.The" is two.
+_WORD = re.compile(r"[^\W_]+")
 
 U64Array = npt.NDArray[np.uint64]
 
 
+def words(text: str) -> list[str]:
+    """The normalised words of `text`: lowercase, digits to 0, punctuation stripped."""
+    return _WORD.findall(_DIGIT.sub("0", text.lower()))
+
+
 def normalise(text: str) -> str:
     """Lowercase, digits to 0, punctuation stripped, whitespace collapsed."""
-    return " ".join(_NON_WORD.sub(" ", _DIGIT.sub("0", text.lower())).split())
+    return " ".join(words(text))
 
 
-@lru_cache(maxsize=1 << 17)
-def _word_hash(word: str) -> int:
-    # Cached: news vocabulary repeats, and blake2b is the bulk of the shingling cost.
-    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+_token_hashes: dict[str, tuple[int, ...]] = {}
+_TOKEN_CACHE = 1 << 16
 
 
-def _shingle_array(text: str) -> U64Array:
+def _token_hashes_of(token: str) -> tuple[int, ...]:
+    """64-bit hashes of the normalised words in one whitespace-separated token.
+
+    Cached by the raw token: news vocabulary repeats, so most tokens skip the regexes and
+    blake2b, which are the bulk of the shingling cost.
+    """
+    found = _token_hashes.get(token)
+    if found is None:
+        if len(_token_hashes) >= _TOKEN_CACHE:
+            _token_hashes.clear()
+        found = tuple(
+            int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+            for word in words(token)
+        )
+        _token_hashes[token] = found
+    return found
+
+
+def shingle_array(text: str) -> U64Array:
     """64-bit hashes of the word 5-grams of `text` (duplicates kept)."""
-    words = normalise(text).split()
-    if not words:
-        return np.empty(0, dtype=np.uint64)
-    hashes = np.fromiter(map(_word_hash, words), dtype=np.uint64, count=len(words))
+    hashes = np.fromiter(chain.from_iterable(map(_token_hashes_of, text.split())), dtype=np.uint64)
+    if not hashes.size:
+        return hashes
     # A text shorter than a shingle is one shingle of all its words.
-    span = min(SHINGLE_WORDS, len(words))
-    count = len(words) - span + 1
+    span = min(SHINGLE_WORDS, hashes.size)
+    count = hashes.size - span + 1
     acc = hashes[:count].copy()
     for k in range(1, span):
-        acc = acc * _MIX + hashes[k : k + count]
-    # splitmix64's finaliser: spreads the polynomial's structure over all 64 bits.
-    acc ^= acc >> np.uint64(30)
-    acc *= np.uint64(0xBF58476D1CE4E5B9)
-    acc ^= acc >> np.uint64(27)
-    acc *= np.uint64(0x94D049BB133111EB)
-    acc ^= acc >> np.uint64(31)
+        acc *= _MIX
+        acc += hashes[k : k + count]
     return acc
 
 
 def shingles(text: str) -> set[int]:
     """The set of 64-bit hashes of the normalised word 5-grams of `text`."""
-    return set(_shingle_array(text).tolist())
+    return set(shingle_array(text).tolist())
 
 
-def _signature_of(hashes: U64Array) -> tuple[int, ...]:
+def array_signature(hashes: U64Array) -> tuple[int, ...]:
+    """MinHash signature (112 slots, each < 2**32) of an array of shingle hashes.
+
+    Duplicates do not change a minimum, so the array need not be a set.
+    """
     if hashes.size == 0:
         return (_EMPTY_SLOT,) * PERMUTATIONS
-    # Fold to 32 bits and reduce mod p so a*x + b cannot overflow uint64.
-    x = ((hashes >> np.uint64(32)) ^ (hashes & _LOW32)) % np.uint64(_PRIME)
+    # splitmix64's finaliser first: multiply-shift wants well-spread input, and the hashes
+    # may be anything (small integers, a polynomial's structured output).
+    x = hashes ^ (hashes >> np.uint64(30))
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
     # outer() rather than broadcasting x[:, None] * _A: several times faster here.
     values = np.multiply.outer(x, _A)
     values += _B
-    values %= np.uint64(_PRIME)
+    values >>= _TOP32
     return tuple(values.min(axis=0).tolist())
 
 
 def signature(shingle_set: set[int]) -> tuple[int, ...]:
     """MinHash signature (112 slots, each < 2**32) of a set of shingle hashes."""
-    hashes = np.fromiter(shingle_set, dtype=np.uint64, count=len(shingle_set))
-    return _signature_of(hashes)
+    return array_signature(np.fromiter(shingle_set, dtype=np.uint64, count=len(shingle_set)))
 
 
 def text_signature(text: str) -> tuple[int, ...]:
     """signature(shingles(text)), without building the Python set."""
-    return _signature_of(_shingle_array(text))
+    return array_signature(shingle_array(text))
 
 
 def estimate(sig_a: tuple[int, ...], sig_b: tuple[int, ...]) -> float:
@@ -408,7 +433,7 @@ class NearDupIndex:
     @property
     def key_prefix(self) -> str:
         """Prefix of every key this index writes."""
-        return f"{self.prefix}nd:"
+        return f"{self.prefix}nd2:"
 
     def claim_args(self, doc_id: str, sig: tuple[int, ...]) -> list[Any]:
         """The claim script's ARGV (for pipelines: `claim_script(args=...)`)."""
