@@ -159,6 +159,12 @@ def process_files(paths: list[str], ctx: Context) -> BatchResult:
 
 
 def _quarantine(ctx: Context, result: BatchResult, path: str, why: Rejected) -> None:
+    """Refuse the file as it is now; what an earlier version of it delivered is released."""
+    entry = ctx.ledger.get(path)
+    if entry and entry.produced:
+        for source, doc_id in entry.produced:
+            release_source(ctx, source, doc_id)
+        ctx.ledger.set_produced(path, [])
     ctx.ledger.quarantine(path, why.reason, why.detail)
     result.states[path] = QUARANTINED
     log.warning("file_quarantined", path=path, reason=why.reason, detail=why.detail)

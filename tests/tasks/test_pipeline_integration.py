@@ -285,3 +285,31 @@ def test_the_index_follows_files_that_change_and_files_that_are_deleted(
     assert doc["sources"] == [str(copy)]  # still there: another source holds it
     copy.unlink()
     wait_for(lambda: indexed_ids() == set(), 30, what="the last source's document to go")
+
+
+def test_a_refused_new_version_takes_the_old_document_with_it(
+    running_worker: WorkerProcess,
+    watcher_thread,
+    es: Elasticsearch,
+    settings: Settings,
+    ledger: Ledger,
+) -> None:
+    inbox, _ = watcher_thread
+    story = drop(SEED_003, inbox, "story.txt")
+    first = wait_terminal(ledger, [story])[str(story)].doc_id
+    assert first and search_ids(es, settings.alias, "Kharkiv") == {first}
+    wait_for(lambda: ledger.get(str(story)).produced, 10, what="the ledger to record output")  # type: ignore[union-attr]
+
+    drop(b" \n\t\n  \n", inbox, "story.txt")  # the scraper rewrote it blank
+    entry = wait_for(
+        lambda: (e := ledger.get(str(story))) and e.state == "quarantined" and e,
+        60,
+        what="the blank version to be refused",
+    )
+    assert entry.reason == "empty"
+    assert entry.produced == ()
+    # The file no longer delivers the old text, and nothing else does: the document goes.
+    wait_for(
+        lambda: not search_ids(es, settings.alias, "Kharkiv"), 30, what="the old document to go"
+    )
+    assert not es.exists(index=settings.alias, id=first)
