@@ -6,7 +6,8 @@ Documents: the two seeds and `n` generated news-sized documents (bench.corpus), 
 cleaned as the pipeline does. Prints ms/doc per enricher (each run once over the whole batch,
 after a warm-up that loads models), entities' docs/s through nlp.pipe against one call per
 document, and the process's peak RSS with the model loaded. `--variants` then compares
-pipeline exclusions and text caps (throughput and what the seeds' entities become).
+pipeline exclusions and text caps: throughput, what the seeds' entities become, and on the real
+article bodies of the dev split, the share of entities and keywords a cap keeps.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.corpus import news_documents
+from bench.html_quality import default_data_dir, load_pages
 from tasks.clean import clean
 from tasks.document import Document
 from tasks.enrich import with_fallbacks
@@ -30,6 +32,7 @@ from tasks.enrichers.entities import (
     model_mentions,
     refine,
 )
+from tasks.enrichers.keywords import keywords
 from tasks.extract import read_file
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -105,6 +108,41 @@ def variants(docs: list[Document], seeds: list[Document], batch_size: int) -> No
             for ref, s in zip(reference, seeds, strict=True)
         ]
         print(f"  cap {cap:>6} chars   {rate:6.1f} docs/s; seed entities lost: {lost}")
+    real_article_caps(nlp)
+
+
+def real_article_caps(nlp: object) -> None:
+    """What a text cap keeps on real articles: the dev split's gold bodies, full text as truth.
+
+    Entities: recall of the (kind, name) pairs found on the whole body. Keywords: the share
+    of the whole body's top keywords still found. Both with ms per document at that cap.
+    """
+    try:
+        bodies = [p.gold for p in load_pages(default_data_dir()) if len(p.gold) > CAP_STEPS[0]]
+    except FileNotFoundError as exc:
+        print(f"  no real articles ({exc})")
+        return
+    print(f"  caps on {len(bodies)} real article bodies (dev split, whole body as truth):")
+
+    def names(text: str) -> set[tuple[str, str]]:
+        found = facets(refine(text, model_mentions(nlp(text))))  # type: ignore[operator]
+        return {(kind, name.casefold()) for kind, group in found.items() for name in group}
+
+    def keys(text: str) -> set[str]:
+        return {k.casefold() for k in keywords(text, "en")}
+
+    for label, extract in (("entities", names), ("keywords", keys)):
+        whole = [extract(b) for b in bodies]
+        for cap in CAP_STEPS:
+            start = time.perf_counter()
+            capped = [extract(b[:cap]) for b in bodies]
+            ms = (time.perf_counter() - start) * 1000 / len(bodies)
+            kept = sum(len(c & w) for c, w in zip(capped, whole, strict=True))
+            share = kept / max(1, sum(len(w) for w in whole))
+            print(f"    {label:<8} cap {cap:>6} chars {ms:6.1f} ms/doc, kept {share:.3f}")
+
+
+CAP_STEPS = (1500, 3000, 6000, 10_000)
 
 
 def _installed(package: str) -> bool:
