@@ -1,14 +1,16 @@
-"""extract_html on small synthetic pages: metadata fields, furniture rules, rejections."""
+"""extract_html on small synthetic pages: metadata fields, furniture rules, rejections, parsing."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
+from lxml import etree
+from trafilatura.utils import INVALID_XML_CHARS, load_html
 
 from tasks.clean import clean
 from tasks.errors import Rejected
-from tasks.formats.html import extract_html
+from tasks.formats.html import _XML_INVALID_CHARS, _parse_html, extract_html
 
 PARAGRAPHS = [
     "The city council voted on Tuesday to expand the harbour ferry service to three new "
@@ -165,3 +167,38 @@ def test_a_sentence_about_copyright_is_kept() -> None:
     sentence = "Copyright lawyers say the ruling will change how ferry timetables are published."
     html = article().replace(f"<p>{PARAGRAPHS[1]}</p>", f"<p>{PARAGRAPHS[1]}</p><p>{sentence}</p>")
     assert sentence in extract_html("ferry.html", html).text
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        article(),
+        # XHTML doctype on the first line: load_html rewrites it.
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+        '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n' + article(),
+        # The same doctype and no line break at all.
+        article().replace("<!DOCTYPE html>", "<!DOCTYPE html PUBLIC '-//W3C//DTD'>"),
+        # A minified page: a plain doctype and no line break.
+        page("".join(f"<p>{p}</p>" for p in PARAGRAPHS), head="<title>Ferry</title>"),
+        "<html/>\n<head><title>Ferry</title></head><body><p>Text</p></body>",
+        article().replace(PARAGRAPHS[0], PARAGRAPHS[0] + "\x0b\x1f\ufffe"),
+        '<?xml version="1.0" encoding="utf-8"?>\n' + article(),
+        "<div><p>A fragment</p><p>without an html tag</p></div>",
+        "<p>one block, no html tag</p>",
+        "\n\n   <html><body><p>Leading blank lines</p></body></html>",
+    ],
+)
+def test_parse_html_builds_the_tree_load_html_builds(html: str) -> None:
+    """The fast path of _parse_html is a shortcut, never a different parse."""
+    expected = load_html(html)
+    parsed = _parse_html(html)
+    if expected is None:
+        assert parsed is None
+    else:
+        assert parsed is not None
+        assert etree.tostring(parsed) == etree.tostring(expected)
+
+
+def test_parse_html_knows_every_character_load_html_strips() -> None:
+    stripped = {chr(code) for code in range(0x10000) if INVALID_XML_CHARS.match(chr(code))}
+    assert stripped == set(_XML_INVALID_CHARS)
