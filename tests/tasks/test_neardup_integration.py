@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import random
 from collections import Counter
+from itertools import combinations
 from typing import Any
 
 import pytest
@@ -193,11 +194,18 @@ def test_concurrent_workers_never_make_two_canonicals(
     truth: dict[str, int] = {}
     for c in range(clusters):
         words = story(1000 + c)
-        for k in range(copies):
+        texts = [near_copy(words, 50 * c + k, changes=1) for k in range(copies)]
+        # The race, not LSH recall, is under test: every two copies of a cluster share a band
+        # and pass the estimate, so whichever claims first, the others find it.
+        sigs = [text_signature(t) for t in texts]
+        for a, b in combinations(sigs, 2):
+            assert set(band_hashes(a)) & set(band_hashes(b))
+            assert estimate(a, b) >= DEFAULT_THRESHOLD
+        for k, text in enumerate(texts):
             doc_id = f"c{c}-copy{k}"
             truth[doc_id] = c
             # Copy k of every cluster goes to worker k: the copies of a cluster really race.
-            jobs[k % workers].append((doc_id, near_copy(words, 50 * c + k)))
+            jobs[k % workers].append((doc_id, text))
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(workers)
     out = ctx.Queue()
