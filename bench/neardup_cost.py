@@ -71,6 +71,17 @@ def used_memory(client: redis.Redis) -> int:
     return int(client.info("memory")["used_memory"])
 
 
+def wait_for_quiet(client: redis.Redis, limit: float = 300) -> None:
+    """Until Redis has no background save or append-only rewrite running (filling triggers
+    them; their fork and writes would be timed as claim cost)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        info = client.info("persistence")
+        if not info.get("aof_rewrite_in_progress") and not info.get("rdb_bgsave_in_progress"):
+            return
+        time.sleep(0.5)
+
+
 def time_real(index: NearDupIndex, texts: Sequence[str]) -> tuple[list[float], list[float]]:
     """(signature ms, claim ms) per real document; the documents are forgotten afterwards."""
     sign_ms, claim_ms = [], []
@@ -130,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(f"  warning: {stored - records} of {stored} documents gone meanwhile")
                 grown = 0
             depth = int(client.get(f"{index.key_prefix}depth") or 0)
+            wait_for_quiet(client)
             sign_ms, claim_ms = time_real(index, texts)
             both = [s + c for s, c in zip(sign_ms, claim_ms, strict=True)]
             print(
