@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import structlog
@@ -158,3 +159,40 @@ def set_sources(
         except ConflictError:
             continue
     raise TransientIndexError(f"sources of {doc_id} kept changing under concurrent updates")
+
+
+def set_sources_many(
+    es: Elasticsearch, index: str, doc_ids: Sequence[str], read_sources: Callable[[str], list[str]]
+) -> set[str]:
+    """set_sources for several documents in two requests; returns the ids not indexed yet.
+
+    One mget reads every document's sources and version, one bulk request writes the lists
+    that changed, each conditional on the version read. An update that conflicts with a
+    concurrent one, or fails in any other way, is redone through set_sources, which retries
+    conflicts and raises on the rest.
+    """
+    ids = sorted(set(doc_ids))
+    if not ids:
+        return set()
+    missing: set[str] = set()
+    operations: list[dict[str, Any]] = []
+    for found in es.mget(index=index, ids=ids, source_includes=["sources"])["docs"]:
+        doc_id = found["_id"]
+        if not found.get("found"):
+            missing.add(doc_id)
+            continue
+        sources = sorted(read_sources(doc_id))
+        if found["_source"].get("sources") == sources:
+            continue
+        version = {"if_seq_no": found["_seq_no"], "if_primary_term": found["_primary_term"]}
+        operations += [{"update": {"_id": doc_id, **version}}, {"doc": {"sources": sources}}]
+    if operations:
+        response = es.bulk(index=index, operations=operations)
+        if response["errors"]:
+            for item in response["items"]:
+                update = item["update"]
+                if "error" in update:
+                    doc_id = update["_id"]
+                    if not set_sources(es, index, doc_id, partial(read_sources, doc_id)):
+                        missing.add(doc_id)
+    return missing

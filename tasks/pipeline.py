@@ -13,7 +13,13 @@ import structlog
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from search.index import ensure_index
-from search.indexer import RetryPolicy, TransientIndexError, bulk_index, set_sources
+from search.indexer import (
+    RetryPolicy,
+    TransientIndexError,
+    bulk_index,
+    set_sources,
+    set_sources_many,
+)
 from tasks.boilerplate_memory import SourceBoilerplate
 from tasks.clean import clean
 from tasks.dedupe import ContentRegistry, content_id
@@ -93,6 +99,8 @@ class FileWork:
     """(source, document id) this version delivers, indexed or as a duplicate."""
     previous: tuple[tuple[str, str], ...] = ()
     """What the file's previous version delivered: released if this one no longer does."""
+    duplicates: list[tuple[Document, str]] = field(default_factory=list)
+    """Documents whose content another source delivered first, with that source."""
 
 
 @dataclass
@@ -139,6 +147,7 @@ def process_files(paths: list[str], ctx: Context) -> BatchResult:
                 works.append(_stage(Path(path), ctx))
             except Exception as exc:
                 _file_failed(ctx, result, path, attempts[path], exc)
+        _record_duplicates(works, ctx)
         works = _enrich_all(works, ctx, result, attempts)
         _link(works, ctx)
         indexed = _index([doc for work in works for doc in work.owners], ctx)
@@ -345,18 +354,28 @@ def _stage(path: Path, ctx: Context) -> FileWork:
         if claim.is_owner:
             work.owners.append(doc)
             continue
-        # The content is (being) indexed from another source: record this one on it.
-        set_sources(ctx.es, ctx.alias, doc.doc_id, partial(ctx.contents.sources, doc.doc_id))
+        # The content is (being) indexed from another source: recorded on it for the whole
+        # batch at once (_record_duplicates).
+        work.duplicates.append((doc, claim.owner))
+    return work
+
+
+def _record_duplicates(works: list[FileWork], ctx: Context) -> None:
+    """Write the batch's new sources onto the documents they duplicate, then the ledger.
+
+    A document still being indexed by another batch gets its sources from that batch, which
+    reads them after indexing (_finish).
+    """
+    pending = [(work, doc, owner) for work in works for doc, owner in work.duplicates]
+    if not pending:
+        return
+    set_sources_many(ctx.es, ctx.alias, [doc.doc_id for _, doc, _ in pending], ctx.contents.sources)
+    for work, doc, owner in pending:
         ctx.ledger.finish(
-            doc.source,
-            DUPLICATE,
-            doc_id=doc.doc_id,
-            duplicate_of=claim.owner,
-            raw_hash=work.raw_hash,
+            doc.source, DUPLICATE, doc_id=doc.doc_id, duplicate_of=owner, raw_hash=work.raw_hash
         )
         work.outcomes[doc.source] = DUPLICATE
         work.produced.append((doc.source, doc.doc_id))
-    return work
 
 
 def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult) -> None:

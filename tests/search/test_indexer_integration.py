@@ -9,7 +9,13 @@ import redis
 from elasticsearch import Elasticsearch
 
 from search.client import make_client
-from search.indexer import RetryPolicy, TransientIndexError, bulk_index, set_sources
+from search.indexer import (
+    RetryPolicy,
+    TransientIndexError,
+    bulk_index,
+    set_sources,
+    set_sources_many,
+)
 from tasks.dedupe import ContentRegistry
 from worker.settings import Settings
 
@@ -72,3 +78,35 @@ def test_concurrent_sources_all_land_on_the_document(
         thread.join()
     stored = es.get(index=settings.alias, id="shared")["_source"]["sources"]
     assert stored == sorted(f"/in/{i}.txt" for i in range(9))
+
+
+def test_sources_of_many_documents_in_one_pass_even_when_one_changes_meanwhile(
+    es: Elasticsearch, settings: Settings, redis_client: redis.Redis, clean_state: None
+) -> None:
+    registry = ContentRegistry(redis_client, settings.key_prefix)
+    for doc_id in ("a", "b", "c"):
+        registry.claim(doc_id, f"/in/{doc_id}.txt")
+    bulk_index(es, settings.alias, [(d, _doc(d)) for d in ("a", "b", "c")])
+    registry.claim("a", "/in/a-copy.txt")
+    registry.claim("b", "/in/b-copy.txt")
+    registry.claim("later", "/in/later.txt")  # claimed, not indexed yet
+
+    reads: list[str] = []
+
+    def read(doc_id: str) -> list[str]:
+        if doc_id == "b" and "b" not in reads:
+            # Another worker writes b's sources between our read and our update.
+            registry.claim("b", "/in/b-third.txt")
+            set_sources(es, settings.alias, "b", lambda: registry.sources("b"))
+        reads.append(doc_id)
+        return registry.sources(doc_id)
+
+    missing = set_sources_many(es, settings.alias, ["a", "b", "c", "later", "a"], read)
+    assert missing == {"later"}
+    assert reads.count("b") == 2  # the conflicting update was redone
+    stored = {d: es.get(index=settings.alias, id=d)["_source"]["sources"] for d in "abc"}
+    assert stored == {
+        "a": ["/in/a-copy.txt", "/in/a.txt"],
+        "b": ["/in/b-copy.txt", "/in/b-third.txt", "/in/b.txt"],
+        "c": ["/in/c.txt"],
+    }
