@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import redis
 import structlog
@@ -237,34 +238,53 @@ def _enrich_all(
 def _link(works: list[FileWork], ctx: Context) -> None:
     """Near-duplicate clusters and same-story links for the batch's documents."""
     bodies = {doc.doc_id: doc.body for work in works for doc in work.owners}
+    # Canonicals read from the index for this batch: each one once, whatever its copies.
+    indexed: dict[str, dict[str, Any]] = {}
     for work in works:
-        work.owners = [_cluster(doc, bodies, ctx) for doc in work.owners]
+        work.owners = [_cluster(doc, bodies, indexed, ctx) for doc in work.owners]
     owners = [doc for work in works for doc in work.owners]
     # A near-copy belongs to its canonical's story; the others are matched on entities.
     stories = {
         d.doc_id: d.story_id
         for d in link_stories([d for d in owners if d.canonical], ctx.es, ctx.alias)
     }
+    # Near-copies of documents indexed earlier take those documents' stories: one mget.
+    earlier = {
+        d.cluster_id
+        for d in owners
+        if d.cluster_id and d.doc_id not in stories and d.cluster_id not in stories
+    }
+    indexed.update(_read_indexed(ctx, earlier - indexed.keys(), ["story_id"]))
     for work in works:
         work.owners = [
             doc.replace(
                 story_id=stories.get(doc.doc_id)
                 or stories.get(doc.cluster_id or "")
-                or _story_of(doc.cluster_id or doc.doc_id, ctx)
+                or _story_of(doc.cluster_id or doc.doc_id, indexed)
             )
             for doc in work.owners
         ]
 
 
-def _cluster(doc: Document, bodies: dict[str, str], ctx: Context) -> Document:
+def _read_indexed(ctx: Context, doc_ids: set[str], fields: list[str]) -> dict[str, dict[str, Any]]:
+    """The named fields of indexed documents ({} for one not indexed yet), in one request."""
+    if not doc_ids:
+        return {}
+    docs = ctx.es.mget(index=ctx.alias, ids=sorted(doc_ids), source_includes=fields)["docs"]
+    return {d["_id"]: d.get("_source", {}) if d.get("found") else {} for d in docs}
+
+
+def _cluster(
+    doc: Document, bodies: dict[str, str], indexed: dict[str, dict[str, Any]], ctx: Context
+) -> Document:
     def canonical_shingles(doc_id: str) -> set[int] | None:
         """The canonical's shingles, from this batch or the index (None: not indexed yet)."""
         body = bodies.get(doc_id)
         if body is None:
-            found = ctx.es.options(ignore_status=404).get(
-                index=ctx.alias, id=doc_id, source_includes=["body"]
-            )
-            body = found.get("_source", {}).get("body")
+            if doc_id not in indexed:
+                # Its story too: the near-copy will want it.
+                indexed.update(_read_indexed(ctx, {doc_id}, ["body", "story_id"]))
+            body = indexed[doc_id].get("body")
         return shingles(body) if body else None
 
     found = ctx.neardup.claim_confirmed(doc.doc_id, shingles(doc.body), canonical_shingles)
@@ -273,12 +293,9 @@ def _cluster(doc: Document, bodies: dict[str, str], ctx: Context) -> Document:
     )
 
 
-def _story_of(doc_id: str, ctx: Context) -> str:
+def _story_of(doc_id: str, indexed: dict[str, dict[str, Any]]) -> str:
     """The story of an indexed document (a near-copy's canonical), or its own id."""
-    found = ctx.es.options(ignore_status=404).get(
-        index=ctx.alias, id=doc_id, source_includes=["story_id"]
-    )
-    return str(found.get("_source", {}).get("story_id") or doc_id)
+    return str(indexed.get(doc_id, {}).get("story_id") or doc_id)
 
 
 @dataclass
