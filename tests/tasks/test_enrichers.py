@@ -13,7 +13,7 @@ from tasks.enrich import enrich_batch
 from tasks.enrichers import DEFAULT_ENRICHERS, ENRICHERS, resolve, run_enrichers
 from tasks.enrichers.aliases import canonical, merge_names
 from tasks.enrichers.demonyms import drop_demonyms, is_demonym
-from tasks.enrichers.entities import facets, refine
+from tasks.enrichers.entities import CHUNK_CHARS, EntitiesEnricher, chunks, facets, refine
 from tasks.enrichers.gazetteer import apply_gazetteer, places
 from tasks.enrichers.keywords import keywords
 from tasks.enrichers.mentions import Kind, Mention
@@ -355,3 +355,33 @@ def test_enrichers_do_not_mutate_input() -> None:
     doc = make(BODY)
     run_enrichers([doc], DEFAULT_ENRICHERS)
     assert doc.language is None and doc.keywords == [] and doc.summary is None
+
+
+# --- long bodies ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [7, 40, 1000])
+def test_chunks_cover_the_text_and_cut_at_breaks(size: int) -> None:
+    text = "First paragraph here.\n\nSecond one, a bit longer than that.\nA line.\n\n" * 20
+    pieces = chunks(text, size)
+    assert "".join(piece for _, piece in pieces) == text
+    assert all(len(piece) <= size for _, piece in pieces)
+    assert [at for at, _ in pieces] == [
+        sum(len(p) for _, p in pieces[:k]) for k in range(len(pieces))
+    ]
+    if size >= 40:  # room for a whole paragraph: every cut falls after a break
+        assert all(piece.endswith("\n") for _, piece in pieces[:-1])
+
+
+def test_chunks_cut_a_text_without_spaces_hard() -> None:
+    assert chunks("x" * 25, 10) == [(0, "x" * 10), (10, "x" * 10), (20, "x" * 5)]
+
+
+def test_names_past_the_first_piece_of_a_long_body_are_found() -> None:
+    filler = "The committee met again on Tuesday and discussed the budget at length.\n\n" * 300
+    body = filler + "Volodymyr Zelenskyy spoke with Hakan Fidan in Ankara on Friday.\n"
+    assert len(body) > 2 * CHUNK_CHARS
+    doc = Document(source="/in/long.txt", text=body, body=body, language="en")
+    found = EntitiesEnricher().enrich([doc])[0]
+    assert {"Volodymyr Zelenskyy", "Hakan Fidan"} <= set(found.people)
+    assert "Ankara" in found.places
