@@ -29,7 +29,7 @@ from tasks.enrich import enrich_batch
 from tasks.errors import Rejected, Transient
 from tasks.extract import read_file
 from tasks.neardup import NearDupIndex, shingles
-from tasks.story import link_stories
+from tasks.story import RecentStories, link_stories
 from worker.ledger import DELETED, DUPLICATE, INDEXED, QUARANTINED, VANISHED, Ledger
 from worker.settings import Settings
 
@@ -47,6 +47,7 @@ class Context:
     contents: ContentRegistry = field(init=False)
     boilerplate: SourceBoilerplate = field(init=False)
     neardup: NearDupIndex = field(init=False)
+    stories: RecentStories = field(init=False)
     policy: RetryPolicy = field(init=False)
 
     def __post_init__(self) -> None:
@@ -70,6 +71,7 @@ class Context:
             threshold=self.settings.neardup_threshold,
             horizon_seconds=self.settings.neardup_horizon_days * 86400,
         )
+        self.stories = RecentStories(self.redis, prefix)
         ensure_index(self.es, self.settings.alias)
 
     @property
@@ -246,7 +248,7 @@ def _link(works: list[FileWork], ctx: Context) -> None:
     # A near-copy belongs to its canonical's story; the others are matched on entities.
     stories = {
         d.doc_id: d.story_id
-        for d in link_stories([d for d in owners if d.canonical], ctx.es, ctx.alias)
+        for d in link_stories([d for d in owners if d.canonical], ctx.es, ctx.alias, ctx.stories)
     }
     # Near-copies of documents indexed earlier take those documents' stories: one mget.
     earlier = {

@@ -3,15 +3,24 @@
 Different outlets word the same event differently (the two seeds share 1% of their word
 5-grams), but they name the same people and places around the same day. Stories are linked,
 never merged: each document stays, with the story id of the first one it matched.
+
+Candidates come from the index (documents already searchable) and from Redis: every linked
+document is remembered there for a few minutes, by the people it names, because a document
+is searchable only a second or more after it was linked, and another worker may be linking
+its counterpart meanwhile. Linking holds a short Redis lock, so of two documents linked at
+the same moment, the second always sees the first, with its final story id.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from elasticsearch import Elasticsearch
 
 from tasks.document import Document
@@ -48,6 +57,7 @@ def match(a: Mapping[str, Any], b: Mapping[str, Any]) -> StoryMatch:
 
 def _fields(doc: Document) -> dict[str, Any]:
     return {
+        "doc_id": doc.doc_id,
         "people": doc.people,
         "places": doc.places,
         "organizations": doc.organizations,
@@ -81,11 +91,83 @@ def _best(doc: Mapping[str, Any], candidates: Iterable[Mapping[str, Any]]) -> st
     return best[1] if best else None
 
 
-def link_stories(docs: Sequence[Document], es: Elasticsearch, index: str) -> list[Document]:
-    """Give each document the story id of the indexed (or earlier batch) document it matches.
+class RecentStories:
+    """Documents linked in the last `ttl_seconds`, in Redis, by the people they name."""
+
+    def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int = 300) -> None:
+        self.r = client
+        self.prefix = f"{prefix}story:"
+        self.ttl = ttl_seconds
+
+    def _person_key(self, name: str) -> str:
+        return f"{self.prefix}person:{name.casefold()}"
+
+    def _doc_key(self, doc_id: str) -> str:
+        return f"{self.prefix}doc:{doc_id}"
+
+    def lock(self) -> Any:
+        """The lock that orders linking across workers (held for one batch, milliseconds)."""
+        return self.r.lock(f"{self.prefix}lock", timeout=60, blocking_timeout=60)
+
+    def candidates(self, docs: Sequence[Document]) -> dict[str, list[dict[str, Any]]]:
+        """Per document, the remembered documents that share at least one of its people."""
+        pipe = self.r.pipeline(transaction=False)
+        for doc in docs:
+            pipe.sunion([self._person_key(name) for name in doc.people])
+        ids = [
+            sorted(set(map(_text, found)) - {d.doc_id})
+            for d, found in zip(docs, pipe.execute(), strict=True)
+        ]
+        wanted = sorted({i for group in ids for i in group})
+        stored = self.r.mget([self._doc_key(i) for i in wanted]) if wanted else []
+        # A record gone meanwhile (expired) is no candidate.
+        records = {i: json.loads(v) for i, v in zip(wanted, stored, strict=True) if v is not None}
+        return {
+            doc.doc_id: [records[i] for i in group if i in records]
+            for doc, group in zip(docs, ids, strict=True)
+        }
+
+    def remember(self, docs: Sequence[Document]) -> None:
+        """Record the documents' entities, date and story, for `ttl_seconds`."""
+        pipe = self.r.pipeline(transaction=False)
+        for doc in docs:
+            record = {**_fields(doc), "published": _iso(doc.published)}
+            pipe.set(self._doc_key(doc.doc_id), json.dumps(record), ex=self.ttl)
+            for name in doc.people:
+                pipe.sadd(self._person_key(name), doc.doc_id)
+                pipe.expire(self._person_key(name), self.ttl)
+        pipe.execute()
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def link_stories(
+    docs: Sequence[Document],
+    es: Elasticsearch,
+    index: str,
+    recent: RecentStories | None = None,
+) -> list[Document]:
+    """Give each document the story id of the document it matches: one indexed, one linked
+    in the last minutes (`recent`), or an earlier one of this batch.
 
     Candidates are documents sharing a person; the overlap of all entities decides.
     """
+    with recent.lock() if recent else nullcontext():
+        linked = _link(docs, es, index, recent)
+        if recent:
+            recent.remember([d for d in linked if len(d.people) >= MIN_SHARED_PEOPLE])
+    return linked
+
+
+def _link(
+    docs: Sequence[Document], es: Elasticsearch, index: str, recent: RecentStories | None
+) -> list[Document]:
     linked: list[Document] = []
     searchable = [d for d in docs if len(d.people) >= MIN_SHARED_PEOPLE]
     found: dict[str, list[dict[str, Any]]] = {}
@@ -108,6 +190,9 @@ def link_stories(docs: Sequence[Document], es: Elasticsearch, index: str) -> lis
         responses = es.msearch(searches=body)["responses"]
         for doc, response in zip(searchable, responses, strict=True):
             found[doc.doc_id] = [h["_source"] for h in response.get("hits", {}).get("hits", [])]
+        if recent:
+            for doc_id, records in recent.candidates(searchable).items():
+                found[doc_id] += records
     for doc in docs:
         if doc.story_id:
             linked.append(doc)

@@ -72,7 +72,8 @@ def test_a_document_lists_its_copies_and_related_stories(
     doc = client.get(f"/api/documents/{ids['003']}").json()
     assert [d["id"] for d in doc["near_duplicates"]] == ["copy"]
     assert doc["near_duplicates"][0]["similarity"] == pytest.approx(0.91)
-    assert [d["id"] for d in doc["related_stories"]] == ["story"]
+    # The other outlet's seed too: processed right after 003, before either was searchable.
+    assert {d["id"] for d in doc["related_stories"]} == {ids["000"], "story"}
 
 
 def test_similar_documents_leave_out_the_documents_own_copies(

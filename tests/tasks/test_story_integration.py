@@ -1,0 +1,86 @@
+"""Same-story linking across workers, against the real Redis and Elasticsearch."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import pytest
+import redis
+from elasticsearch import Elasticsearch
+
+from search.index import ensure_index
+from tasks.document import Document
+from tasks.story import RecentStories, link_stories
+from worker.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+PEOPLE = ["Rustem Umerov", "Vladimir Medinsky", "Hakan Fidan"]
+PLACES = ["Istanbul", "Ukraine", "Russia"]
+
+
+def outlet_story(n: int, people: list[str] = PEOPLE) -> Document:
+    return Document(
+        source=f"/in/outlet-{n}.txt",
+        text="…",
+        body="…",
+        doc_id=f"doc-{n:02d}",
+        people=people,
+        places=PLACES,
+        published=datetime(2025, 6, 2, 12, n),
+        published_from="text",
+    )
+
+
+@pytest.fixture
+def recent(
+    settings: Settings, redis_client: redis.Redis, es: Elasticsearch, clean_state: None
+) -> RecentStories:
+    ensure_index(es, settings.alias)
+    return RecentStories(redis_client, settings.key_prefix, ttl_seconds=60)
+
+
+def test_a_story_linked_by_another_worker_is_found_before_it_is_searchable(
+    recent: RecentStories, settings: Settings, es: Elasticsearch
+) -> None:
+    [first] = link_stories([outlet_story(1)], es, settings.alias, recent)
+    assert first.story_id == "doc-01"
+    # Not indexed at all: only the other worker's memory can link the second outlet to it.
+    [second] = link_stories([outlet_story(2)], es, settings.alias, recent)
+    assert second.story_id == "doc-01"
+    # Without it, the second outlet starts a story of its own.
+    [alone] = link_stories([outlet_story(3)], es, settings.alias)
+    assert alone.story_id == "doc-03"
+
+
+def test_a_worker_linking_meanwhile_is_waited_for_and_then_seen(
+    recent: RecentStories, settings: Settings, es: Elasticsearch, redis_client: redis.Redis
+) -> None:
+    other_worker = RecentStories(redis_client, settings.key_prefix, ttl_seconds=60)
+    result: list[Document] = []
+    with other_worker.lock():  # the other worker is linking its batch right now
+        thread = threading.Thread(
+            target=lambda: result.extend(
+                link_stories([outlet_story(2)], es, settings.alias, recent)
+            )
+        )
+        thread.start()
+        thread.join(timeout=0.5)
+        assert thread.is_alive() and not result  # waiting, not linking blind
+        other_worker.remember([outlet_story(1).replace(story_id="doc-01")])
+    thread.join(timeout=30)
+    assert [d.story_id for d in result] == ["doc-01"]
+
+
+def test_other_people_start_their_own_story_and_the_memory_expires(
+    recent: RecentStories, settings: Settings, es: Elasticsearch, redis_client: redis.Redis
+) -> None:
+    link_stories([outlet_story(1)], es, settings.alias, recent)
+    [other] = link_stories(
+        [outlet_story(2, ["Emmanuel Macron", "Olaf Scholz"])], es, settings.alias, recent
+    )
+    assert other.story_id == "doc-02"
+    keys = list(redis_client.scan_iter(f"{settings.key_prefix}story:*"))
+    assert any(":story:doc:" in k for k in keys) and any(":story:person:" in k for k in keys)
+    assert all(0 < redis_client.ttl(k) <= 60 for k in keys)
