@@ -144,11 +144,23 @@ class Ledger:
     def quarantine(self, path: str, reason: str, error: str) -> None:
         self.finish(path, QUARANTINED, reason=reason, last_error=error[:2000])
 
-    def entries(self) -> Iterator[Entry]:
-        for key in self.r.sscan_iter(self._index_key, count=500):
-            data = self.r.hgetall(key)
+    def entries(self, chunk: int = 500) -> Iterator[Entry]:
+        """Every file's entry, read `chunk` at a time in one round trip each."""
+        keys: list[str] = []
+        for key in self.r.sscan_iter(self._index_key, count=chunk):
+            keys.append(key)
+            if len(keys) >= chunk:
+                yield from self._read(keys)
+                keys = []
+        yield from self._read(keys)
+
+    def _read(self, keys: list[str]) -> Iterator[Entry]:
+        pipe = self.r.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        for data in pipe.execute() if keys else []:
             if data:
-                yield Entry.from_redis(data)  # type: ignore[arg-type]
+                yield Entry.from_redis(data)
 
     def summary(self) -> Counter[str]:
         return Counter(entry.state for entry in self.entries())
