@@ -12,6 +12,7 @@ from typing import Any
 import redis
 import structlog
 from elasticsearch import ApiError, Elasticsearch, TransportError
+from redis.exceptions import LockError
 
 from search.index import ensure_index
 from search.indexer import (
@@ -80,7 +81,11 @@ class Context:
 
 
 def _is_transient(exc: Exception) -> bool:
-    if isinstance(exc, TransientIndexError | redis.ConnectionError | redis.TimeoutError):
+    # LockError: the story lock was held past its wait (a stalled or dead worker): its own
+    # expiry frees it, so the batch is tried again rather than counted against its files.
+    if isinstance(
+        exc, TransientIndexError | redis.ConnectionError | redis.TimeoutError | LockError
+    ):
         return True
     if isinstance(exc, ApiError):
         return exc.meta.status in {429, 500, 502, 503, 504}

@@ -94,10 +94,13 @@ def _best(doc: Mapping[str, Any], candidates: Iterable[Mapping[str, Any]]) -> st
 class RecentStories:
     """Documents linked in the last `ttl_seconds`, in Redis, by the people they name."""
 
-    def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int = 300) -> None:
+    def __init__(
+        self, client: redis.Redis, prefix: str, ttl_seconds: int = 300, lock_wait: float = 60
+    ) -> None:
         self.r = client
         self.prefix = f"{prefix}story:"
         self.ttl = ttl_seconds
+        self.lock_wait = lock_wait
 
     def _person_key(self, name: str) -> str:
         return f"{self.prefix}person:{name.casefold()}"
@@ -107,7 +110,7 @@ class RecentStories:
 
     def lock(self) -> Any:
         """The lock that orders linking across workers (held for one batch, milliseconds)."""
-        return self.r.lock(f"{self.prefix}lock", timeout=60, blocking_timeout=60)
+        return self.r.lock(f"{self.prefix}lock", timeout=60, blocking_timeout=self.lock_wait)
 
     def candidates(self, docs: Sequence[Document]) -> dict[str, list[dict[str, Any]]]:
         """Per document, the remembered documents that share at least one of its people."""

@@ -11,7 +11,10 @@ from elasticsearch import Elasticsearch
 
 from search.index import ensure_index
 from tasks.document import Document
+from tasks.errors import Transient
+from tasks.pipeline import Context, process_files
 from tasks.story import RecentStories, link_stories
+from tests.conftest import SEEDS
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -84,3 +87,18 @@ def test_other_people_start_their_own_story_and_the_memory_expires(
     keys = list(redis_client.scan_iter(f"{settings.key_prefix}story:*"))
     assert any(":story:doc:" in k for k in keys) and any(":story:person:" in k for k in keys)
     assert all(0 < redis_client.ttl(k) <= 60 for k in keys)
+
+
+def test_a_story_lock_held_too_long_retries_the_batch_without_charging_its_files(
+    settings: Settings, redis_client: redis.Redis, es: Elasticsearch, clean_state: None
+) -> None:
+    ctx = Context(settings=settings, redis=redis_client, es=es)
+    ctx.stories = RecentStories(redis_client, settings.key_prefix, lock_wait=0.2)
+    seed = str(SEEDS / "003_0fcbdef7ffe9cfd8.txt")
+    stalled = RecentStories(redis_client, settings.key_prefix)  # another worker, stuck
+    with stalled.lock(), pytest.raises(Transient) as raised:
+        process_files([seed], ctx)
+    assert raised.value.paths == [seed]
+    entry = ctx.ledger.get(seed)
+    assert entry is not None and entry.attempts == 0 and entry.state == "queued"
+    assert process_files([seed], ctx).states == {seed: "indexed"}
