@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import redis
 
 from tasks.document import Document
+from tasks.replies import as_text
 
 REASON = "source_boilerplate"
 
@@ -196,7 +197,7 @@ class SourceBoilerplate:
                 *hashes,
             ],
         )
-        boiler = {h.decode() if isinstance(h, bytes) else str(h) for h in reply[2:]}
+        boiler = {as_text(h) for h in reply[2:]}
         if not boiler:
             return doc.replace()
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import redis
 
+from tasks.replies import as_text
+
 _SPACE = re.compile(r"\s+")
 
 # One round trip, atomic: record the source, and make the first source to arrive the owner.
@@ -71,7 +73,7 @@ class ContentRegistry:
         owner = self._claim(
             keys=[self._owner_key(doc_id), self._sources_key(doc_id)], args=[source]
         )
-        owner = owner.decode() if isinstance(owner, bytes) else str(owner)
+        owner = as_text(owner)
         return Claim(owner=owner, is_owner=owner == source)
 
     def sources(self, doc_id: str) -> list[str]:

@@ -29,6 +29,8 @@ import numpy as np
 import numpy.typing as npt
 import redis
 
+from tasks.replies import as_text
+
 BANDS = 14
 ROWS = 8
 PERMUTATIONS = BANDS * ROWS
@@ -398,10 +400,6 @@ class NearDup:
     similarity: float | None
 
 
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
 class NearDupIndex:
     """MinHash LSH index in Redis: one atomic script call claims a document's bands."""
 
@@ -459,7 +457,7 @@ class NearDupIndex:
 
     def decode(self, doc_id: str, reply: Any) -> NearDup:
         """A claim script reply as a NearDup."""
-        cluster, equal = _text(reply[0]), int(reply[1])
+        cluster, equal = as_text(reply[0]), int(reply[1])
         if not cluster:
             return NearDup(cluster_id=doc_id, canonical=True, similarity=None)
         return NearDup(cluster_id=cluster, canonical=False, similarity=equal / PERMUTATIONS)

@@ -24,6 +24,7 @@ import redis
 from elasticsearch import Elasticsearch
 
 from tasks.document import Document
+from tasks.replies import as_text
 
 MIN_SHARED_PEOPLE = 2
 MIN_OVERLAP = 0.2
@@ -118,7 +119,7 @@ class RecentStories:
         for doc in docs:
             pipe.sunion([self._person_key(name) for name in doc.people])
         ids = [
-            sorted(set(map(_text, found)) - {d.doc_id})
+            sorted(set(map(as_text, found)) - {d.doc_id})
             for d, found in zip(docs, pipe.execute(), strict=True)
         ]
         wanted = sorted({i for group in ids for i in group})
@@ -140,10 +141,6 @@ class RecentStories:
                 pipe.sadd(self._person_key(name), doc.doc_id)
                 pipe.expire(self._person_key(name), self.ttl)
         pipe.execute()
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _iso(value: datetime | None) -> str | None:
