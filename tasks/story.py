@@ -14,14 +14,15 @@ the same moment, the second always sees the first, with its final story id.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import redis
 from elasticsearch import Elasticsearch
+from redis.exceptions import LockError, LockNotOwnedError
 
 from tasks.document import Document
 from tasks.replies import as_text
@@ -30,6 +31,8 @@ MIN_SHARED_PEOPLE = 2
 MIN_OVERLAP = 0.2
 WINDOW = timedelta(days=3)
 _FIELDS = ("people", "places", "organizations")
+# How long the story lock outlives a holder that died with it.
+LOCK_SECONDS = 10
 
 
 def _names(values: Iterable[str]) -> set[str]:
@@ -96,7 +99,7 @@ class RecentStories:
     """Documents linked in the last `ttl_seconds`, in Redis, by the people they name."""
 
     def __init__(
-        self, client: redis.Redis, prefix: str, ttl_seconds: int = 300, lock_wait: float = 60
+        self, client: redis.Redis, prefix: str, ttl_seconds: int = 300, lock_wait: float = 30
     ) -> None:
         self.r = client
         self.prefix = f"{prefix}story:"
@@ -109,9 +112,25 @@ class RecentStories:
     def _doc_key(self, doc_id: str) -> str:
         return f"{self.prefix}doc:{doc_id}"
 
-    def lock(self) -> Any:
-        """The lock that orders linking across workers (held for one batch, milliseconds)."""
-        return self.r.lock(f"{self.prefix}lock", timeout=60, blocking_timeout=self.lock_wait)
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the lock that orders linking across workers (one batch: milliseconds).
+
+        It expires after LOCK_SECONDS, so a worker killed while holding it stalls the others
+        that long at most; a holder outlived by its lock lets go without an error (the order
+        is then not guaranteed, which costs a missed link, never a lost document). LockError
+        when it is not had within `lock_wait` seconds.
+        """
+        lock = self.r.lock(
+            f"{self.prefix}lock", timeout=LOCK_SECONDS, blocking_timeout=self.lock_wait
+        )
+        if not lock.acquire():
+            raise LockError(f"story lock not free within {self.lock_wait}s")
+        try:
+            yield
+        finally:
+            with suppress(LockNotOwnedError):
+                lock.release()
 
     def candidates(self, docs: Sequence[Document]) -> dict[str, list[dict[str, Any]]]:
         """Per document, the remembered documents that share at least one of its people."""

@@ -13,7 +13,7 @@ from search.index import ensure_index
 from tasks.document import Document
 from tasks.errors import Transient
 from tasks.pipeline import Context, process_files
-from tasks.story import RecentStories, link_stories
+from tasks.story import LOCK_SECONDS, RecentStories, link_stories
 from tests.conftest import SEEDS
 from worker.settings import Settings
 
@@ -102,3 +102,15 @@ def test_a_story_lock_held_too_long_retries_the_batch_without_charging_its_files
     entry = ctx.ledger.get(seed)
     assert entry is not None and entry.attempts == 0 and entry.state == "queued"
     assert process_files([seed], ctx).states == {seed: "indexed"}
+
+
+def test_the_lock_expires_for_a_holder_that_dies_and_an_outlived_holder_lets_go_quietly(
+    recent: RecentStories, settings: Settings, redis_client: redis.Redis
+) -> None:
+    key = f"{settings.key_prefix}story:lock"
+    with recent.lock():
+        assert 0 < redis_client.pttl(key) <= LOCK_SECONDS * 1000
+        redis_client.delete(key)  # as if it had expired under a slow holder
+    with recent.lock():  # free again at once
+        assert redis_client.exists(key)
+    assert not redis_client.exists(key)
