@@ -148,6 +148,10 @@ def index_seeds(settings: Settings, redis_client: redis.Redis, es: Elasticsearch
     from tasks.pipeline import Context, process_file
 
     reset_state(settings, redis_client, es)
+    # A fresh index: deleted documents count in term statistics until merged away, and earlier
+    # tests' copies of the seeds would skew relevance (more-like-this) for the callers.
+    drop_all(es, settings.alias)
+    ensure_index(es, settings.alias)
     ctx = Context(settings=settings, redis=redis_client, es=es)
     ids = {}
     for path in sorted(SEEDS.glob("*.txt")):
