@@ -1,26 +1,28 @@
-"""Bulk indexing that looks at every item's status and retries only what is transient."""
+"""The ingest side's one door to Elasticsearch: every write and read the pipeline makes.
+
+Bulk indexing looks at every item's status and retries only what is transient; every call
+is classified by search.errors, and the sink counts what happened to each request.
+"""
 
 from __future__ import annotations
 
 import json
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import structlog
-from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError, TransportError
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError
+
+from search.errors import TransientIndexError, is_transient, is_transient_status
 
 log = structlog.get_logger(__name__)
 
-# 429 (too many requests) and 5xx are worth another try; any other 4xx is the document's fault.
-_TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
-
-
-class TransientIndexError(Exception):
-    """Elasticsearch kept failing transiently; the caller should retry later."""
+__all__ = ["BulkOutcome", "IndexSink", "RetryPolicy", "TransientIndexError", "bulk_index"]
 
 
 @dataclass
@@ -58,12 +60,6 @@ def _chunks(
         yield chunk
 
 
-def _is_transient(exc: Exception) -> bool:
-    if isinstance(exc, ApiError):
-        return exc.meta.status in _TRANSIENT_STATUS
-    return isinstance(exc, TransportError)  # connection refused, reset, timeout
-
-
 def bulk_index(
     es: Elasticsearch,
     index: str,
@@ -92,7 +88,7 @@ def bulk_index(
                     ops += [{"index": {"_id": doc_id}}, source]
                 response = es.bulk(index=index, operations=ops)
             except Exception as exc:
-                if not _is_transient(exc):
+                if not is_transient(exc):
                     raise
                 failed, last_error = pending, repr(exc)
             else:
@@ -101,7 +97,7 @@ def bulk_index(
                     status = result["status"]
                     if status < 300:
                         outcome.indexed.append(doc_id)
-                    elif status in _TRANSIENT_STATUS:
+                    elif is_transient_status(status):
                         failed.append((doc_id, source))
                         last_error = f"{status} {result.get('error')}"
                     else:
@@ -196,3 +192,55 @@ def set_sources_many(
                     if not set_sources(es, index, doc_id, partial(read_sources, doc_id)):
                         missing.add(doc_id)
     return missing
+
+
+class IndexSink:
+    """The documents' alias as the pipeline sees it: one client, one policy, counted outcomes."""
+
+    def __init__(self, es: Elasticsearch, alias: str, policy: RetryPolicy = RetryPolicy()) -> None:
+        self.es = es
+        self.alias = alias
+        self.policy = policy
+        self.counts: Counter[str] = Counter()
+        """Documents by outcome (indexed, rejected, retried, deleted, sources_updated)."""
+
+    def ensure(self) -> str:
+        """The template, the current versioned index and the alias; returns the index name."""
+        from search.index import ensure_index  # index management may use the bulk writer
+
+        return ensure_index(self.es, self.alias)
+
+    def bulk(self, docs: Sequence[tuple[str, dict[str, Any]]]) -> BulkOutcome:
+        outcome = bulk_index(self.es, self.alias, docs, policy=self.policy)
+        self.counts.update(indexed=len(outcome.indexed), rejected=len(outcome.rejected))
+        self.counts["retried"] += outcome.retries
+        return outcome
+
+    def read(self, doc_ids: set[str], fields: list[str]) -> dict[str, dict[str, Any]]:
+        """The named fields of indexed documents ({} for one not indexed), in one request."""
+        if not doc_ids:
+            return {}
+        found = self.es.mget(index=self.alias, ids=sorted(doc_ids), source_includes=fields)
+        return {d["_id"]: d.get("_source", {}) if d.get("found") else {} for d in found["docs"]}
+
+    def search_many(self, searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One msearch over the alias; `searches` are bodies, one answer each."""
+        lines: list[dict[str, Any]] = []
+        for body in searches:
+            lines += [{"index": self.alias}, body]
+        return list(self.es.msearch(searches=lines)["responses"]) if searches else []
+
+    def set_sources(self, doc_id: str, read_sources: Callable[[], list[str]]) -> bool:
+        self.counts["sources_updated"] += 1
+        return set_sources(self.es, self.alias, doc_id, read_sources)
+
+    def set_sources_many(
+        self, doc_ids: Sequence[str], read_sources: Callable[[str], list[str]]
+    ) -> set[str]:
+        self.counts["sources_updated"] += len(doc_ids)
+        return set_sources_many(self.es, self.alias, doc_ids, read_sources)
+
+    def delete(self, doc_id: str) -> None:
+        """Delete a document; one that is already gone is fine."""
+        self.es.options(ignore_status=404).delete(index=self.alias, id=doc_id)
+        self.counts["deleted"] += 1

@@ -18,10 +18,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import redis
-from elasticsearch import Elasticsearch
 from redis.exceptions import LockError, LockNotOwnedError
 
 from tasks.document import Document
@@ -166,10 +165,15 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+class Searcher(Protocol):
+    """Runs several searches over the documents in one request (search.indexer.IndexSink)."""
+
+    def search_many(self, searches: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+
 def link_stories(
     docs: Sequence[Document],
-    es: Elasticsearch,
-    index: str,
+    index: Searcher,
     recent: RecentStories | None = None,
 ) -> list[Document]:
     """Give each document the story id of the document it matches: one indexed, one linked
@@ -178,23 +182,21 @@ def link_stories(
     Candidates are documents sharing a person; the overlap of all entities decides.
     """
     with recent.lock() if recent else nullcontext():
-        linked = _link(docs, es, index, recent)
+        linked = _link(docs, index, recent)
         if recent:
             recent.remember([d for d in linked if len(d.people) >= MIN_SHARED_PEOPLE])
     return linked
 
 
 def _link(
-    docs: Sequence[Document], es: Elasticsearch, index: str, recent: RecentStories | None
+    docs: Sequence[Document], index: Searcher, recent: RecentStories | None
 ) -> list[Document]:
     linked: list[Document] = []
     searchable = [d for d in docs if len(d.people) >= MIN_SHARED_PEOPLE]
     found: dict[str, list[dict[str, Any]]] = {}
     if searchable:
-        body: list[dict[str, Any]] = []
-        for doc in searchable:
-            body += [
-                {"index": index},
+        responses = index.search_many(
+            [
                 {
                     "query": {
                         "bool": {
@@ -204,9 +206,10 @@ def _link(
                     },
                     "size": 20,
                     "_source": [*_FIELDS, "published", "published_from", "story_id"],
-                },
+                }
+                for doc in searchable
             ]
-        responses = es.msearch(searches=body)["responses"]
+        )
         for doc, response in zip(searchable, responses, strict=True):
             found[doc.doc_id] = [h["_source"] for h in response.get("hits", {}).get("hits", [])]
         if recent:

@@ -10,11 +10,13 @@ import redis
 from elasticsearch import Elasticsearch
 
 from search.index import ensure_index
+from search.indexer import IndexSink
 from tasks.document import Document
 from tasks.errors import Transient
-from tasks.pipeline import Context, process_files
 from tasks.story import LOCK_SECONDS, RecentStories, link_stories
 from tests.conftest import SEEDS
+from worker.compose import pipeline_context
+from worker.pipeline.batch import process_files
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -44,29 +46,32 @@ def recent(
     return RecentStories(redis_client, settings.key_prefix, ttl_seconds=60)
 
 
+@pytest.fixture
+def sink(settings: Settings, es: Elasticsearch) -> IndexSink:
+    return IndexSink(es, settings.alias)
+
+
 def test_a_story_linked_by_another_worker_is_found_before_it_is_searchable(
-    recent: RecentStories, settings: Settings, es: Elasticsearch
+    recent: RecentStories, sink: IndexSink
 ) -> None:
-    [first] = link_stories([outlet_story(1)], es, settings.alias, recent)
+    [first] = link_stories([outlet_story(1)], sink, recent)
     assert first.story_id == "doc-01"
     # Not indexed at all: only the other worker's memory can link the second outlet to it.
-    [second] = link_stories([outlet_story(2)], es, settings.alias, recent)
+    [second] = link_stories([outlet_story(2)], sink, recent)
     assert second.story_id == "doc-01"
     # Without it, the second outlet starts a story of its own.
-    [alone] = link_stories([outlet_story(3)], es, settings.alias)
+    [alone] = link_stories([outlet_story(3)], sink)
     assert alone.story_id == "doc-03"
 
 
 def test_a_worker_linking_meanwhile_is_waited_for_and_then_seen(
-    recent: RecentStories, settings: Settings, es: Elasticsearch, redis_client: redis.Redis
+    recent: RecentStories, settings: Settings, sink: IndexSink, redis_client: redis.Redis
 ) -> None:
     other_worker = RecentStories(redis_client, settings.key_prefix, ttl_seconds=60)
     result: list[Document] = []
     with other_worker.lock():  # the other worker is linking its batch right now
         thread = threading.Thread(
-            target=lambda: result.extend(
-                link_stories([outlet_story(2)], es, settings.alias, recent)
-            )
+            target=lambda: result.extend(link_stories([outlet_story(2)], sink, recent))
         )
         thread.start()
         thread.join(timeout=0.5)
@@ -77,12 +82,10 @@ def test_a_worker_linking_meanwhile_is_waited_for_and_then_seen(
 
 
 def test_other_people_start_their_own_story_and_the_memory_expires(
-    recent: RecentStories, settings: Settings, es: Elasticsearch, redis_client: redis.Redis
+    recent: RecentStories, settings: Settings, sink: IndexSink, redis_client: redis.Redis
 ) -> None:
-    link_stories([outlet_story(1)], es, settings.alias, recent)
-    [other] = link_stories(
-        [outlet_story(2, ["Emmanuel Macron", "Olaf Scholz"])], es, settings.alias, recent
-    )
+    link_stories([outlet_story(1)], sink, recent)
+    [other] = link_stories([outlet_story(2, ["Emmanuel Macron", "Olaf Scholz"])], sink, recent)
     assert other.story_id == "doc-02"
     keys = list(redis_client.scan_iter(f"{settings.key_prefix}story:*"))
     assert any(":story:doc:" in k for k in keys) and any(":story:person:" in k for k in keys)
@@ -92,7 +95,7 @@ def test_other_people_start_their_own_story_and_the_memory_expires(
 def test_a_story_lock_held_too_long_retries_the_batch_without_charging_its_files(
     settings: Settings, redis_client: redis.Redis, es: Elasticsearch, clean_state: None
 ) -> None:
-    ctx = Context(settings=settings, redis=redis_client, es=es)
+    ctx = pipeline_context(settings, client=redis_client, es=es)
     ctx.stories = RecentStories(redis_client, settings.key_prefix, lock_wait=0.2)
     seed = str(SEEDS / "003_0fcbdef7ffe9cfd8.txt")
     stalled = RecentStories(redis_client, settings.key_prefix)  # another worker, stuck

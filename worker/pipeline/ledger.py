@@ -1,0 +1,238 @@
+"""The per-file ledger in Redis: what happened to every file the watcher or an ingest saw."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from worker.pipeline.states import SETTLED, TERMINAL, FileState
+
+# What a file delivered: (document source, document id) pairs.
+Produced = tuple[tuple[str, str], ...]
+
+# Take the file's lease: free, or already this holder's (a redelivered task takes over).
+_LEASE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+_UNLEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def file_key_id(path: str) -> str:
+    return hashlib.sha1(path.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    state: FileState
+    raw_hash: str = ""
+    size: int = -1
+    mtime_ns: int = -1
+    attempts: int = 0
+    reason: str = ""
+    last_error: str = ""
+    doc_id: str = ""
+    duplicate_of: str = ""
+    items: str = ""
+    """For a multi-item file (JSON feed): its items' outcomes, counted."""
+    produced: Produced = ()
+    """(source, document id) of every document the file may have delivered: written before
+    the documents are, so a crash in between never leaves one that nothing here names."""
+    updated_at: float = 0.0
+
+    @classmethod
+    def from_redis(cls, data: dict[str, str]) -> Entry:
+        return cls(
+            path=data.get("path", ""),
+            state=FileState(data.get("state") or FileState.QUEUED),
+            raw_hash=data.get("raw_hash", ""),
+            size=int(data.get("size", -1)),
+            mtime_ns=int(data.get("mtime_ns", -1)),
+            attempts=int(data.get("attempts", 0)),
+            reason=data.get("reason", ""),
+            last_error=data.get("last_error", ""),
+            doc_id=data.get("doc_id", ""),
+            duplicate_of=data.get("duplicate_of", ""),
+            items=data.get("items", ""),
+            produced=tuple(tuple(pair) for pair in json.loads(data.get("produced") or "[]")),
+            updated_at=float(data.get("updated_at", 0.0)),
+        )
+
+    @property
+    def settled(self) -> bool:
+        return self.state in SETTLED
+
+
+class Ledger:
+    """File path -> state, content hash, attempts and last error, kept in Redis."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self.r = client
+        self.prefix = prefix
+        self._lease = client.register_script(_LEASE)
+        self._unlease = client.register_script(_UNLEASE)
+
+    def key_of(self, path: str) -> str:
+        """The Redis hash that holds a file's entry."""
+        return f"{self.prefix}file:{file_key_id(path)}"
+
+    @property
+    def _index_key(self) -> str:
+        return f"{self.prefix}files"
+
+    def get(self, path: str) -> Entry | None:
+        data = self.r.hgetall(self.key_of(path))
+        return Entry.from_redis(data) if data else None  # type: ignore[arg-type]
+
+    def _write(self, path: str, **fields: Any) -> None:
+        fields["updated_at"] = time.time()
+        fields["path"] = path
+        pipe = self.r.pipeline()
+        pipe.hset(self.key_of(path), mapping={k: str(v) for k, v in fields.items()})
+        pipe.sadd(self._index_key, self.key_of(path))
+        pipe.execute()
+
+    # --- the watcher's side ---------------------------------------------------------------
+
+    def queued(self, path: str, raw_hash: str, size: int, mtime_ns: int) -> None:
+        """A version of the file was handed to the queue.
+
+        New content, or a file back after it ended (deleted, vanished, quarantined), starts
+        from zero attempts; a re-send of the same version in flight keeps its count.
+        """
+        previous = self.get(path)
+        fields: dict[str, Any] = {
+            "state": FileState.QUEUED,
+            "raw_hash": raw_hash,
+            "size": size,
+            "mtime_ns": mtime_ns,
+        }
+        if previous is None or previous.raw_hash != raw_hash or previous.state in TERMINAL:
+            fields.update(
+                attempts=0, reason="", last_error="", doc_id="", duplicate_of="", items=""
+            )
+        self._write(path, **fields)
+
+    def seen_unchanged(self, path: str, size: int, mtime_ns: int) -> None:
+        """Same content under a new mtime: remember the stat so the next scan skips it."""
+        self._write(path, size=size, mtime_ns=mtime_ns)
+
+    def publish_failed(self, path: str, error: str) -> None:
+        """Sending to the queue failed: forget the stat so the next scan tries again."""
+        self._write(
+            path, state=FileState.PUBLISH_FAILED, size=-1, mtime_ns=-1, last_error=error[:2000]
+        )
+
+    def refused_at_door(self, path: str, reason: str, detail: str) -> None:
+        """Quarantined before it was queued (unreadable, a link loop, outside the inbox).
+
+        The stat is forgotten, so the file is looked at again at every scan: it may be
+        readable by then.
+        """
+        self._write(
+            path,
+            state=FileState.QUARANTINED,
+            reason=reason,
+            last_error=detail[:2000],
+            size=-1,
+            mtime_ns=-1,
+        )
+
+    # --- the worker's side ----------------------------------------------------------------
+
+    def lease(self, path: str, holder: str, seconds: float) -> bool:
+        """Only one task works on a file at a time: two versions in flight are never mixed."""
+        return bool(self._lease(keys=[self._lease_key(path)], args=[holder, int(seconds * 1000)]))
+
+    def unlease(self, path: str, holder: str) -> None:
+        self._unlease(keys=[self._lease_key(path)], args=[holder])
+
+    def _lease_key(self, path: str) -> str:
+        return f"{self.prefix}lease:{file_key_id(path)}"
+
+    def start_attempt(self, path: str, *, charge: bool = True) -> tuple[int, FileState | None]:
+        """Mark the file processing; returns its attempts and the state it was in.
+
+        A charged attempt is counted before the work starts, so a crash mid-task still
+        counts. A previous state of `processing` means the last attempt never finished.
+        """
+        key = self.key_of(path)
+        pipe = self.r.pipeline()
+        pipe.hget(key, "state")
+        pipe.hincrby(key, "attempts", 1 if charge else 0)
+        pipe.hset(
+            key,
+            mapping={"state": FileState.PROCESSING, "path": path, "updated_at": str(time.time())},
+        )
+        pipe.sadd(self._index_key, key)
+        before, attempts, *_ = pipe.execute()
+        return int(attempts), FileState(before) if before else None
+
+    def forgive_attempt(self, path: str, error: str, *, charged: bool = True) -> None:
+        """A failure that was not the file's fault (a service was down) does not count."""
+        if charged:
+            self.r.hincrby(self.key_of(path), "attempts", -1)
+        self._write(path, state=FileState.QUEUED, last_error=error[:2000])
+
+    def record_error(self, path: str, error: str) -> None:
+        self._write(path, last_error=error[:2000])
+
+    def plan(self, path: str, produced: Iterable[tuple[str, str]]) -> None:
+        """Before documents are written: the file may deliver these too (write-ahead)."""
+        entry = self.get(path)
+        known = set(entry.produced) if entry else set()
+        wanted = known | set(produced)
+        if wanted != known:
+            self.set_produced(path, wanted)
+
+    def finish(self, path: str, state: FileState, **fields: Any) -> None:
+        assert state in TERMINAL, state
+        self._write(path, state=state, **fields)
+
+    def set_produced(self, path: str, produced: Iterable[tuple[str, str]]) -> None:
+        """What the file's current version delivered; kept until the next version replaces it."""
+        self.r.hset(self.key_of(path), "produced", json.dumps(sorted(produced)))
+
+    def quarantine(self, path: str, reason: str, error: str, **fields: Any) -> None:
+        self.finish(path, FileState.QUARANTINED, reason=reason, last_error=error[:2000], **fields)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def entries(self, chunk: int = 500) -> Iterator[Entry]:
+        """Every file's entry, read `chunk` at a time in one round trip each."""
+        keys: list[str] = []
+        for key in self.r.sscan_iter(self._index_key, count=chunk):
+            keys.append(key)
+            if len(keys) >= chunk:
+                yield from self._read(keys)
+                keys = []
+        yield from self._read(keys)
+
+    def _read(self, keys: list[str]) -> Iterator[Entry]:
+        pipe = self.r.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        for data in pipe.execute() if keys else []:
+            if data:
+                yield Entry.from_redis(data)
+
+    def summary(self) -> Counter[str]:
+        return Counter(str(entry.state) for entry in self.entries())
