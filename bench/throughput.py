@@ -30,12 +30,12 @@ from elasticsearch import Elasticsearch, helpers
 
 from bench.corpus import news_documents, write
 from search.client import make_client
-from search.index import drop_all, ensure_index
+from search.index import drop_all
 from search.mapping import MAPPINGS, SETTINGS
-from worker.celery_app import PROCESS_FILES, create_app
-from worker.ledger import TERMINAL, Ledger
+from worker import compose
+from worker.celery_app import celery_app
+from worker.pipeline.states import TERMINAL
 from worker.settings import PROJECT_ROOT, Settings
-from worker.watcher import Watcher
 
 FAST_PATH_ENRICHERS = '["language", "stats"]'
 
@@ -77,21 +77,14 @@ def pipeline_run(
     files: list[Path], settings: Settings, env: dict[str, str], concurrency: int, workdir: Path
 ) -> dict[str, Any]:
     """Rename the files into the inbox under a running watcher and worker; time to searchable."""
-    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-    es = make_client(settings.es_url, request_timeout=60)
-    ensure_index(es, settings.alias)
-    ledger = Ledger(client, settings.key_prefix)
-    app = create_app(settings)
+    client = compose.redis_client(settings)
+    es = compose.es_client(settings, timeout=60)
+    compose.index_sink(settings, es).ensure()
+    ledger = compose.ledger(settings, client)
+    app = celery_app(settings)
     worker = _worker(env, workdir / "worker.log", concurrency, app)
     stop = threading.Event()
-    watcher = Watcher(
-        settings.inbox,
-        ledger,
-        lambda paths: app.send_task(PROCESS_FILES, args=[paths]),
-        stable_seconds=settings.stable_seconds,
-        rescan_seconds=settings.rescan_seconds,
-        batch_size=settings.batch_size,
-    )
+    watcher = compose.watcher(settings)
     thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
     thread.start()
     time.sleep(1)

@@ -9,15 +9,23 @@ from dataclasses import dataclass
 
 import redis
 
+from tasks.errors import Transient
 from tasks.replies import as_text
 
 _SPACE = re.compile(r"\s+")
 
+# Marks content whose last source was released and whose document is being deleted.
+_DELETING = "\0deleting:"
+
 # One round trip, atomic: record the source, and make the first source to arrive the owner.
-# Two workers racing on the same content both see the same owner.
+# Two workers racing on the same content both see the same owner. Content whose document is
+# being deleted (see _RELEASE) is not claimed: nil, and the caller tries again shortly.
 _CLAIM = """
-redis.call('SADD', KEYS[2], ARGV[1])
 local owner = redis.call('GET', KEYS[1])
+if owner and string.sub(owner, 1, string.len(ARGV[2])) == ARGV[2] then
+  return false
+end
+redis.call('SADD', KEYS[2], ARGV[1])
 if not owner then
   redis.call('SET', KEYS[1], ARGV[1])
   owner = ARGV[1]
@@ -26,26 +34,48 @@ return owner
 """
 
 
-def content_id(body: str) -> str:
-    """SHA-256 of the body with case, Unicode forms and whitespace normalised."""
+def content_id(body: str, version: str = "") -> str:
+    """SHA-256 of the body with case, Unicode forms and whitespace normalised.
+
+    `version` names the rules that made the body (the cleaner's version), so the same text
+    cleaned by other rules is another document.
+    """
     normal = _SPACE.sub(" ", unicodedata.normalize("NFKC", body).casefold()).strip()
-    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
+    if version:
+        normal = f"v{version}\x1f{normal}"
+    return hashlib.sha256(normal.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # The reverse, atomic too: drop a source; if it was the owner, hand ownership to a remaining
-# source (or free the content). Returns how many sources remain.
+# source. When none remains, the owner key becomes a deletion mark (ARGV[2], expiring after
+# ARGV[3] ms) until the caller has deleted the document: a claim of the same content meanwhile
+# waits instead of indexing a document that the deletion would then remove.
+# Returns how many sources remain.
 _RELEASE = """
 redis.call('SREM', KEYS[2], ARGV[1])
 local remaining = redis.call('SCARD', KEYS[2])
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  if remaining > 0 then
+local owner = redis.call('GET', KEYS[1])
+if remaining > 0 then
+  if owner == ARGV[1] then
     redis.call('SET', KEYS[1], redis.call('SRANDMEMBER', KEYS[2]))
-  else
-    redis.call('DEL', KEYS[1])
   end
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 end
 return remaining
 """
+
+# The deletion is done: lift the mark, unless it expired and the content was claimed since.
+_DELETED = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class ContentBusy(Transient):
+    """The content's document is being deleted right now; claim it again in a moment."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +92,7 @@ class ContentRegistry:
         self.prefix = prefix
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
+        self._deleted = client.register_script(_DELETED)
 
     def _owner_key(self, doc_id: str) -> str:
         return f"{self.prefix}content:{doc_id}:owner"
@@ -70,16 +101,27 @@ class ContentRegistry:
         return f"{self.prefix}content:{doc_id}:sources"
 
     def claim(self, doc_id: str, source: str) -> Claim:
+        """Record `source` for the content; ContentBusy while its document is being deleted."""
         owner = self._claim(
-            keys=[self._owner_key(doc_id), self._sources_key(doc_id)], args=[source]
+            keys=[self._owner_key(doc_id), self._sources_key(doc_id)], args=[source, _DELETING]
         )
+        if owner is None:
+            raise ContentBusy(f"content {doc_id[:16]} is being deleted; claimed again later")
         owner = as_text(owner)
         return Claim(owner=owner, is_owner=owner == source)
 
     def sources(self, doc_id: str) -> list[str]:
         return sorted(self.r.smembers(self._sources_key(doc_id)))  # type: ignore[arg-type]
 
-    def release(self, doc_id: str, source: str) -> int:
-        """Forget that `source` delivered this content; returns how many sources remain."""
+    def release(self, doc_id: str, source: str, mark: str, mark_ms: int = 60_000) -> int:
+        """Forget that `source` delivered this content; returns how many sources remain.
+
+        At zero the content stays marked by `mark` (for `mark_ms` at most, should the caller
+        die) until `deleted(doc_id, mark)` says its document is gone.
+        """
         keys = [self._owner_key(doc_id), self._sources_key(doc_id)]
-        return int(self._release(keys=keys, args=[source]))
+        return int(self._release(keys=keys, args=[source, f"{_DELETING}{mark}", mark_ms]))
+
+    def deleted(self, doc_id: str, mark: str) -> None:
+        """The document of released content is deleted: the content may be claimed again."""
+        self._deleted(keys=[self._owner_key(doc_id)], args=[f"{_DELETING}{mark}"])

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tasks.source import printable
+
 
 @dataclass
 class Document:
@@ -62,11 +64,11 @@ class Document:
         published = self.published or self.ingested_at
         return {
             "doc_id": self.doc_id,
-            "title": self.title,
+            "title": printable(self.title) if self.title else self.title,
             "title_from": self.title_from,
             "body": self.body,
             "format": self.format,
-            "sources": sorted(set(self.sources or [self.source])),
+            "sources": sorted({printable(s) for s in self.sources or [self.source]}),
             "section": self.section,
             "author": self.author,
             "url": self.url,

@@ -22,10 +22,10 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from search.client import make_client
 from search.index import drop_all, ensure_index
-from worker.celery_app import FORGET_FILES, PROCESS_FILES, create_app
-from worker.ledger import TERMINAL, Entry, Ledger
+from worker import compose
+from worker.pipeline.ledger import Entry, Ledger
+from worker.pipeline.states import TERMINAL
 from worker.settings import PROJECT_ROOT, Settings
 
 SEEDS = PROJECT_ROOT / "seeds"
@@ -88,7 +88,7 @@ def service_env(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def redis_client(settings: Settings) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    client = compose.redis_client(settings)
     try:
         client.ping()
     except redis.ConnectionError:
@@ -109,7 +109,7 @@ def redis_client(settings: Settings) -> Iterator[redis.Redis]:
 
 @pytest.fixture(scope="session")
 def es(settings: Settings) -> Iterator[Elasticsearch]:
-    client = make_client(settings.es_url)
+    client = compose.es_client(settings)
     try:
         client.cluster.health(wait_for_status="yellow", timeout="30s")
     except Exception as exc:
@@ -145,14 +145,14 @@ def index_seeds(settings: Settings, redis_client: redis.Redis, es: Elasticsearch
 
     Returns each seed's number ("000", "003") -> its document id; the index is refreshed.
     """
-    from tasks.pipeline import Context, process_file
+    from worker.pipeline.batch import process_file
 
     reset_state(settings, redis_client, es)
     # A fresh index: deleted documents count in term statistics until merged away, and earlier
     # tests' copies of the seeds would skew relevance (more-like-this) for the callers.
     drop_all(es, settings.alias)
     ensure_index(es, settings.alias)
-    ctx = Context(settings=settings, redis=redis_client, es=es)
+    ctx = compose.pipeline_context(settings, client=redis_client, es=es)
     ids = {}
     for path in sorted(SEEDS.glob("*.txt")):
         assert process_file(str(path), ctx) == "indexed"
@@ -171,29 +171,19 @@ def clean_state(settings: Settings, redis_client: redis.Redis, es: Elasticsearch
 
 @pytest.fixture(scope="session")
 def ledger(settings: Settings, redis_client: redis.Redis) -> Ledger:
-    return Ledger(redis_client, settings.key_prefix)
+    return compose.ledger(settings, redis_client)
 
 
 @pytest.fixture(scope="session")
 def send(settings: Settings) -> Callable[[list[str]], None]:
     """Publish a task exactly as the watcher does, on the test broker."""
-    app = create_app(settings)
-
-    def _send(paths: list[str]) -> None:
-        app.send_task(PROCESS_FILES, args=[paths])
-
-    return _send
+    return compose.publisher(settings).process
 
 
 @pytest.fixture(scope="session")
 def forget(settings: Settings) -> Callable[[list[str]], None]:
     """Send deleted files to be forgotten, exactly as the watcher does."""
-    app = create_app(settings)
-
-    def _forget(paths: list[str]) -> None:
-        app.send_task(FORGET_FILES, args=[paths])
-
-    return _forget
+    return compose.publisher(settings).forget
 
 
 class WorkerProcess:
@@ -302,27 +292,15 @@ def search_ids(es: Elasticsearch, alias: str, q: str) -> set[str]:
 
 
 @pytest.fixture
-def watcher_thread(
-    settings: Settings,
-    ledger: Ledger,
-    send: Callable[[list[str]], None],
-    forget: Callable[[list[str]], None],
-    clean_state: None,
-) -> Iterator[tuple[Path, Any]]:
-    """A real watcher on a fresh inbox, running in a thread for the test's duration."""
-    from worker.watcher import Watcher
+def watcher_thread(settings: Settings, clean_state: None) -> Iterator[tuple[Path, Any]]:
+    """A real watcher on a fresh inbox, running in a thread for the test's duration.
 
+    Built by the composition root, as `dropsift watch` builds it.
+    """
     # The configured inbox, which the worker knows too (sites come from its sub-folders).
     inbox = settings.inbox
     inbox.mkdir(parents=True, exist_ok=True)
-    watcher = Watcher(
-        inbox,
-        ledger,
-        send,
-        stable_seconds=settings.stable_seconds,
-        rescan_seconds=settings.rescan_seconds,
-        forget=forget,
-    )
+    watcher = compose.watcher(settings)
     stop = threading.Event()
     thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
     thread.start()

@@ -6,22 +6,30 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import setup_logging
+from kombu import Exchange, Queue
 
 from worker.logs import configure_logging
 from worker.settings import Settings, get_settings
 
-PROCESS_FILE = "dropsift.process_file"
-PROCESS_FILES = "dropsift.process_files"
-FORGET_FILES = "dropsift.forget_files"
-
 
 def create_app(settings: Settings) -> Celery:
-    app = Celery("dropsift", broker=settings.redis_url, include=["tasks.celery_tasks"])
+    app = Celery("dropsift", broker=settings.redis_url, include=["worker.celery_tasks"])
+    queue = settings.index_prefix
     app.conf.update(
+        # The anonymous exchange delivers straight to the queue named by the routing key,
+        # with no binding kept in Redis: a Redis that lost its data (FLUSHALL, a restart
+        # without persistence) still routes every message, and so does a redelivery.
+        task_queues=[Queue(queue, Exchange(""), routing_key=queue)],
+        task_default_exchange="",
+        task_default_queue=queue,
+        task_default_routing_key=queue,
         # A task is acknowledged only after it finished, and a worker that dies mid-task
         # gives its message back: with idempotent tasks, nothing is lost and nothing doubles.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A task killed by the hard time limit is not acknowledged either: Redis delivers it
+        # again after the visibility timeout, and the ledger counts the attempt.
+        task_acks_on_failure_or_timeout=False,
         worker_prefetch_multiplier=1,
         # Redis re-delivers an unacknowledged message after the visibility timeout; the
         # settings refuse a timeout shorter than the task time limit.
@@ -39,7 +47,6 @@ def create_app(settings: Settings) -> Celery:
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
-        task_default_queue=settings.index_prefix,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_concurrency=settings.worker_concurrency,
@@ -48,10 +55,21 @@ def create_app(settings: Settings) -> Celery:
     return app
 
 
+_apps: dict[tuple[str, str], Celery] = {}
+
+
+def celery_app(settings: Settings) -> Celery:
+    """The app for these settings' broker and queue, built once per process."""
+    key = (settings.redis_url, settings.index_prefix)
+    if key not in _apps:
+        _apps[key] = create_app(settings)
+    return _apps[key]
+
+
 @setup_logging.connect
 def _logging(**_: Any) -> None:
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
 
 
-app = create_app(get_settings())
+app = celery_app(get_settings())

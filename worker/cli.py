@@ -11,18 +11,16 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import redis
+import structlog
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from worker import stack
-from worker.enqueue import Send
+from worker import compose, stack
 from worker.ingest import IngestReport
-from worker.ledger import Ledger
 from worker.logs import configure_logging
+from worker.pipeline.states import FileState
 from worker.settings import PROJECT_ROOT, Settings, get_settings
-from worker.watcher import Watcher
 
 cli = typer.Typer(
     help="dropsift: files in, clean searchable documents out.",
@@ -42,28 +40,7 @@ def _settings() -> Settings:
     return settings
 
 
-def _ledger(settings: Settings) -> Ledger:
-    return Ledger(
-        redis.Redis.from_url(settings.redis_url, decode_responses=True), settings.key_prefix
-    )
-
-
-def _forgetter() -> Send:
-    from worker.celery_app import FORGET_FILES, app
-
-    def forget(paths: list[str]) -> None:
-        app.send_task(FORGET_FILES, args=[paths])
-
-    return forget
-
-
-def _sender() -> Send:
-    from worker.celery_app import PROCESS_FILES, app
-
-    def send(paths: list[str]) -> None:
-        app.send_task(PROCESS_FILES, args=[paths])
-
-    return send
+log = structlog.get_logger(__name__)
 
 
 def _stack_up(settings: Settings) -> dict[str, str]:
@@ -72,9 +49,7 @@ def _stack_up(settings: Settings) -> dict[str, str]:
     except stack.StackError as exc:
         out.print(f"[red]Cannot start the stack:[/red] {exc}")
         raise typer.Exit(1) from exc
-    from search.index import ensure_index
-
-    ensure_index(stack.es_client(settings), settings.alias)
+    compose.index_sink(settings).ensure()
     return started
 
 
@@ -133,19 +108,6 @@ def worker(concurrency: Annotated[int | None, typer.Option(help="pool size")] = 
     )
 
 
-def _watcher(settings: Settings) -> Watcher:
-    return Watcher(
-        settings.inbox,
-        _ledger(settings),
-        _sender(),
-        stable_seconds=settings.stable_seconds,
-        rescan_seconds=settings.rescan_seconds,
-        stale_after=settings.visibility_timeout + settings.task_time_limit,
-        batch_size=settings.batch_size,
-        forget=_forgetter(),
-    )
-
-
 @cli.command()
 def watch() -> None:
     """Watch the inbox and queue every file that lands in it."""
@@ -153,7 +115,7 @@ def watch() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        _watcher(settings).run(stop)
+        compose.watcher(settings).run(stop)
     except KeyboardInterrupt:
         stop.set()
 
@@ -167,19 +129,10 @@ def api(
     import uvicorn
 
     from search.api import create_app
-    from search.client import make_client
 
     settings = _settings()
-    es = make_client(
-        settings.es_url,
-        user=settings.es_user,
-        password=settings.es_password,
-        api_key=settings.es_api_key,
-        ca_file=settings.es_ca_file,
-    )
-    from search.index import ensure_index
-
-    ensure_index(es, settings.alias)  # healthy from the start, before the first document
+    es = compose.es_client(settings)
+    compose.index_sink(settings, es).ensure()  # healthy from the start, before the first document
     app = create_app(es, settings.alias, max_per_page=settings.max_per_page)
     uvicorn.run(
         app, host=host or settings.api_host, port=port or settings.api_port, log_config=None
@@ -198,6 +151,8 @@ def _print_report(report: IngestReport) -> None:
         if e.duplicate_of:
             detail = f"same content as {e.duplicate_of}"
         table.add_row(e.path, e.state, detail)
+    for path, error in sorted(report.not_queued.items()):
+        table.add_row(path, "not queued", error)
     out.print(table)
     summary = ", ".join(f"{k}: {v}" for k, v in sorted(report.states.items()))
     out.print(f"[bold]{summary or 'nothing to do'}[/bold]")
@@ -214,14 +169,14 @@ def ingest(
     settings = _settings()
     report = run_ingest(
         path,
-        _ledger(settings),
-        _sender(),
+        compose.ledger(settings),
+        compose.publisher(settings).process,
         timeout=timeout,
         show_progress=out.is_terminal,
         batch_size=settings.batch_size,
     )
     _print_report(report)
-    raise typer.Exit(1 if report.timed_out else 0)
+    raise typer.Exit(1 if report.timed_out or report.not_queued else 0)
 
 
 @cli.command()
@@ -330,14 +285,14 @@ def similarity(
 def status() -> None:
     """What happened to every file: counts by state, and the quarantine with reasons."""
     settings = _settings()
-    ledger = _ledger(settings)
+    ledger = compose.ledger(settings)
     entries = sorted(ledger.entries(), key=lambda e: e.path)
     counts: dict[str, int] = {}
     for e in entries:
         counts[e.state] = counts.get(e.state, 0) + 1
     out.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no files yet")
     for e in entries:
-        if e.state == "quarantined":
+        if e.state == FileState.QUARANTINED:
             out.print(f"[red]quarantined[/red] {e.path}: {e.reason}: {e.last_error}")
 
 
@@ -355,6 +310,49 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
+
+
+class _WatcherThread:
+    """The inbox watcher in a thread of the main job, started again if it ever dies.
+
+    It keeps going through outages on its own; a thread that still dies (inotify refused,
+    say) is restarted, up to `max_restarts` within a minute, after which the main job stops
+    loudly rather than run on without anyone watching the inbox.
+    """
+
+    def __init__(self, settings: Settings, stop: threading.Event, max_restarts: int = 3) -> None:
+        self.settings = settings
+        self.stop = stop
+        self.max_restarts = max_restarts
+        self.restarts: list[float] = []
+        self.thread = self._start()
+
+    def _start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, daemon=True)
+        thread.start()
+        return thread
+
+    def _run(self) -> None:
+        try:
+            compose.watcher(self.settings).run(self.stop)
+        except Exception as exc:
+            log.error("watcher_died", error=repr(exc)[:300])
+
+    def check(self) -> bool:
+        """False when the watcher died too often; restarts it otherwise."""
+        if self.thread.is_alive() or self.stop.is_set():
+            return True
+        now = time.monotonic()
+        self.restarts = [t for t in self.restarts if now - t < 60] + [now]
+        if len(self.restarts) > self.max_restarts:
+            log.error("watcher_gave_up", restarts=len(self.restarts))
+            return False
+        log.warning("watcher_restarted", restarts=len(self.restarts))
+        self.thread = self._start()
+        return True
+
+    def join(self, timeout: float) -> None:
+        self.thread.join(timeout=timeout)
 
 
 def _first_searchable(settings: Settings, started: float, found: list[float]) -> None:
@@ -389,22 +387,21 @@ def up(
     env = {**os.environ}
     children = [_spawn(["worker"], env), _spawn(["api"], env)]
     stop = threading.Event()
-    watcher = _watcher(settings)
-    watcher_thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
-    watcher_thread.start()
+    watcher = _WatcherThread(settings, stop)
+    failed = False
     try:
         first: list[float] = []
         report = run_ingest(
             seeds,
-            _ledger(settings),
-            _sender(),
+            compose.ledger(settings),
+            compose.publisher(settings).process,
             timeout=600,
             show_progress=out.is_terminal,
             on_tick=lambda: _first_searchable(settings, started_at, first),
         )
         _print_report(report)
         # Indexed is not yet searchable: wait (about one refresh interval) until it is.
-        indexed = {e.doc_id for e in report.entries if e.state == "indexed"}
+        indexed = {e.doc_id for e in report.entries if e.state == FileState.INDEXED}
         es = stack.es_client(settings)
         deadline = time.monotonic() + 10
         while (count := es.count(index=settings.alias)["count"]) < len(indexed):
@@ -432,6 +429,11 @@ def up(
                 stop.wait(1)
                 if any(child.poll() is not None for child in children):
                     out.print("[red]a child process exited; stopping[/red]")
+                    failed = True
+                    break
+                if not watcher.check():
+                    out.print("[red]the inbox watcher kept dying; stopping[/red]")
+                    failed = True
                     break
     except KeyboardInterrupt:
         pass
@@ -445,12 +447,14 @@ def up(
                 child.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
-        watcher_thread.join(timeout=10)
+        watcher.join(timeout=10)
         if not once:
             started = {name for name, how in services.items() if how == "started"}
             if started:
                 out.print(f"stopping {', '.join(sorted(started))}")
                 stack.down(settings, only=started)
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

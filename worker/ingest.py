@@ -12,7 +12,8 @@ import structlog
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from worker.enqueue import Send, submit_many, walk
-from worker.ledger import TERMINAL, Entry, Ledger
+from worker.pipeline.ledger import Entry, Ledger
+from worker.pipeline.states import TERMINAL
 
 log = structlog.get_logger(__name__)
 
@@ -21,11 +22,13 @@ log = structlog.get_logger(__name__)
 class IngestReport:
     files: int = 0
     submitted: Counter[str] = field(default_factory=Counter)
-    """queued / unchanged / in_flight / quarantined, as the submit step saw them."""
+    """queued / unchanged / in_flight / quarantined / vanished, as the submit step saw them."""
     states: Counter[str] = field(default_factory=Counter)
     """The final ledger state of every file."""
     entries: list[Entry] = field(default_factory=list)
     timed_out: bool = False
+    not_queued: dict[str, str] = field(default_factory=dict)
+    """Files that could not be queued (the queue stayed away), with the error."""
     seconds: float = 0.0
 
 
@@ -57,13 +60,21 @@ def ingest(
         for start in range(0, len(paths), 256):
             chunk = paths[start : start + 256]
             results, failed = submit_many(chunk, ledger, send, root=root, batch_size=batch_size)
-            if failed:
-                path, exc = next(iter(failed.items()))
-                raise RuntimeError(f"could not queue {len(failed)} files, e.g. {path}: {exc}")
+            for attempt in range(1, 6):  # a short outage of the queue: try those again
+                if not failed:
+                    break
+                time.sleep(0.5 * attempt)
+                retried, failed = submit_many(
+                    list(failed), ledger, send, root=root, batch_size=batch_size
+                )
+                results.update(retried)
+            for path, exc in failed.items():
+                report.not_queued[str(path)] = f"{type(exc).__name__}: {exc}"
+                log.warning("ingest_not_queued", path=str(path), error=repr(exc)[:300])
             report.submitted.update(results.values())
             progress.advance(bar, len(chunk))
         bar = progress.add_task("processing", total=len(paths), states="")
-        waiting = {str(p) for p in paths}
+        waiting = {str(p) for p in paths} - set(report.not_queued)
         done: dict[str, Entry] = {}
         deadline = started + timeout
         while waiting:
@@ -91,6 +102,8 @@ def ingest(
     report.states = Counter(e.state for e in report.entries)
     if report.timed_out:
         report.states["not_finished"] = len(waiting)
+    if report.not_queued:
+        report.states["not_queued"] = len(report.not_queued)
     report.seconds = time.monotonic() - started
     log.info(
         "ingest_done",

@@ -208,16 +208,9 @@ def es_dir(settings: Settings) -> Path:
 
 
 def es_client(settings: Settings, timeout: float = 5) -> Elasticsearch:
-    from search.client import make_client
+    from worker.compose import es_client as client
 
-    return make_client(
-        settings.es_url,
-        user=settings.es_user,
-        password=settings.es_password,
-        api_key=settings.es_api_key,
-        ca_file=settings.es_ca_file,
-        request_timeout=timeout,
-    )
+    return client(settings, timeout)
 
 
 def es_health(settings: Settings) -> str | None:

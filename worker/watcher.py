@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
+from celery.utils.time import get_exponential_backoff_interval
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from tasks.source import ItemRef
 from worker.enqueue import Send, is_ignored, submit_many, walk
-from worker.ledger import DELETED, Ledger
+from worker.pipeline.ledger import Ledger
+from worker.pipeline.states import FileState
 
 log = structlog.get_logger(__name__)
 
@@ -96,10 +99,10 @@ class Watcher:
             e.path
             for e in self.ledger.entries()
             if e.path.startswith(root)
-            and "#" not in e.path[len(root) :]
-            and e.state != DELETED
+            and not ItemRef.parse(e.path).is_item
+            and e.state not in (FileState.DELETED, FileState.VANISHED)
             and Path(e.path) not in present
-            and not Path(e.path).exists()
+            and not os.path.lexists(e.path)
         ]
         for start in range(0, len(gone), self.batch_size):
             self.forget(gone[start : start + self.batch_size])
@@ -118,8 +121,15 @@ class Watcher:
             try:
                 st = path.stat()
             except FileNotFoundError:
-                self._drop(path)
-                vanished.append(path)
+                if os.path.lexists(path):  # a dangling link: the door says what it is
+                    ready.append(path)
+                else:
+                    self._drop(path)
+                    vanished.append(path)
+                continue
+            except OSError:
+                # A link loop, no permission: the door quarantines it with the reason.
+                ready.append(path)
                 continue
             if (st.st_size, st.st_mtime_ns) != (pending.size, pending.mtime_ns):
                 pending.size, pending.mtime_ns, pending.changed_at = (
@@ -152,12 +162,9 @@ class Watcher:
             self._drop(path)
             if result == "queued":
                 self.queued += 1
-        if results:
-            log.info(
-                "files_queued",
-                queued=sum(r == "queued" for r in results.values()),
-                skipped=sum(r != "queued" for r in results.values()),
-            )
+        queued = sum(r == "queued" for r in results.values())
+        if queued:
+            log.info("files_queued", queued=queued, skipped=len(results) - queued)
         for path, exc in failed.items():
             if isinstance(exc, FileNotFoundError):
                 self._drop(path)
@@ -166,7 +173,7 @@ class Watcher:
             if waiting is None:
                 continue
             waiting.failures += 1
-            delay = min(30.0, 0.5 * 2**waiting.failures)
+            delay = get_exponential_backoff_interval(1, waiting.failures, 30, True) + 0.1
             waiting.retry_at = now + delay
             log.warning(
                 "watcher_publish_failed", path=str(path), error=repr(exc)[:300], retry_in_s=delay
@@ -184,14 +191,22 @@ class Watcher:
         log.info("watcher_started", inbox=str(self.inbox))
         try:
             next_scan = 0.0
+            failures = 0
             while not stop.is_set():
-                if time.monotonic() >= next_scan:
-                    try:
+                try:
+                    if time.monotonic() >= next_scan:
+                        next_scan = time.monotonic() + self.rescan_seconds
                         self.scan()
-                    except OSError as exc:
-                        log.warning("watcher_scan_failed", error=repr(exc))
-                    next_scan = time.monotonic() + self.rescan_seconds
-                self.settle()
+                    self.settle()
+                    failures = 0
+                except Exception as exc:
+                    # Redis away, a folder gone mid-scan: the files stay where they are, and
+                    # the next scan finds them. The watcher itself never stops for it.
+                    failures += 1
+                    delay = get_exponential_backoff_interval(1, failures, 10, False)
+                    log.warning("watcher_error", error=repr(exc)[:300], retry_in_s=delay)
+                    next_scan = 0.0
+                    stop.wait(delay)
                 stop.wait(tick)
         finally:
             observer.stop()

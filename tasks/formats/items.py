@@ -10,6 +10,7 @@ from typing import Any
 from tasks.document import Document
 from tasks.errors import Rejected
 from tasks.formats.fields import DEFAULT_FIELDS, apply_fields, pick, text_value
+from tasks.source import ItemRef
 
 HtmlExtractor = Callable[[str, str], Document]
 
@@ -59,13 +60,13 @@ def extract_jsonl(
     extract_html: HtmlExtractor,
     fields: Mapping[str, Sequence[str]] = DEFAULT_FIELDS,
 ) -> Items:
-    """JSON Lines: each non-blank line an item, named `<path>#L<line number>`."""
+    """JSON Lines: each non-blank line an item, named by its line (`ItemRef.line`)."""
     pairs: list[tuple[str, Any]] = []
     bad: list[tuple[str, Rejected]] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        source = f"{path}#L{number}"
+        source = str(ItemRef.line(path, number))
         try:
             pairs.append((source, json.loads(line)))
         except json.JSONDecodeError as exc:
@@ -86,7 +87,7 @@ def extract_json(
     extract_html: HtmlExtractor,
     fields: Mapping[str, Sequence[str]] = DEFAULT_FIELDS,
 ) -> Items:
-    """A JSON object (one document) or an array of objects (a feed export: `<path>#<index>`)."""
+    """A JSON object (one document) or an array of objects (a feed export: `ItemRef.index`)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -95,6 +96,8 @@ def extract_json(
         ) from exc
     if isinstance(data, list):
         return _collect(
-            [(f"{path}#{i}", item) for i, item in enumerate(data)], fields, extract_html
+            [(str(ItemRef.index(path, i)), item) for i, item in enumerate(data)],
+            fields,
+            extract_html,
         )
     return _collect([(path, data)], fields, extract_html)

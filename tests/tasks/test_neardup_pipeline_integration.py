@@ -12,10 +12,11 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from tasks.pipeline import Context, process_file
 from tests.conftest import SEEDS, WorkerProcess, wait_terminal
+from worker.compose import pipeline_context
 from worker.enqueue import submit_many
-from worker.ledger import Ledger
+from worker.pipeline.batch import process_file
+from worker.pipeline.ledger import Ledger
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -28,7 +29,7 @@ def test_a_near_copy_joins_the_cluster_and_another_outlet_joins_the_story(
     clean_state: None,
     tmp_path: Path,
 ) -> None:
-    ctx = Context(settings=settings, redis=redis_client, es=es)
+    ctx = pipeline_context(settings, client=redis_client, es=es)
     original = SEEDS / "003_0fcbdef7ffe9cfd8.txt"
     text = original.read_text()
     # What another scraper of the same page saved: a closing line of its own added.

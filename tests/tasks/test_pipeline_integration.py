@@ -11,7 +11,7 @@ from elasticsearch import Elasticsearch
 
 from tests.conftest import SEEDS, WorkerProcess, search_ids, wait_for, wait_terminal
 from worker.enqueue import submit_many
-from worker.ledger import Ledger
+from worker.pipeline.ledger import Ledger
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -218,9 +218,10 @@ def test_a_json_lines_feed_indexes_its_good_items_and_quarantines_each_bad_one(
 def test_a_sites_repeated_footer_is_learned_and_removed(
     settings: Settings, redis_client, es: Elasticsearch, ledger: Ledger, clean_state: None
 ) -> None:
-    from tasks.pipeline import Context, process_file
+    from worker.compose import pipeline_context
+    from worker.pipeline.batch import process_file
 
-    ctx = Context(settings=settings, redis=redis_client, es=es)
+    ctx = pipeline_context(settings, client=redis_client, es=es)
     folder = settings.inbox / "site-x"
     folder.mkdir(parents=True, exist_ok=True)
     footer = "Site X News is published by the Northern Media cooperative in Leeds."

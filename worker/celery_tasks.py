@@ -1,0 +1,77 @@
+"""Thin Celery shells over the pipeline: they take paths, never documents.
+
+Retries are Celery's own (autoretry with exponential backoff and jitter). They never end a
+file on their own: the ledger counts a file's attempts and quarantines it after
+DROPSIFT_MAX_ATTEMPTS, and outages are not counted, so a backlog waits for the service.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import structlog
+from celery import Task, shared_task
+from celery.utils.time import get_exponential_backoff_interval
+
+from tasks.errors import Transient
+from worker import compose
+from worker.pipeline.batch import SplitBatch, forget_files, process_files
+from worker.pipeline.context import Context
+from worker.settings import get_settings
+
+log = structlog.get_logger(__name__)
+
+_RETRY: dict[str, Any] = {
+    "bind": True,
+    "autoretry_for": (Exception,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": None,
+}
+
+
+@lru_cache(maxsize=1)
+def publisher() -> compose.Publisher:
+    return compose.publisher(get_settings())
+
+
+@lru_cache(maxsize=1)
+def context() -> Context:
+    """Built lazily in each worker child, after the fork; not kept when building fails."""
+    return compose.pipeline_context(get_settings(), resend=publisher().process)
+
+
+def _later(retries: int) -> float:
+    return float(get_exponential_backoff_interval(2, retries, 60, True))
+
+
+@shared_task(name=compose.PROCESS_FILES, **_RETRY)
+def process_files_task(self: Task, paths: list[str]) -> dict[str, str]:
+    """Process a batch of files. Service outages retry without limit; file faults are bounded."""
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    try:
+        result = process_files(paths, context(), holder=self.request.id, redelivered=redelivered)
+    except Transient as exc:
+        if not exc.paths:
+            return {}
+        countdown = get_exponential_backoff_interval(2, self.request.retries, 300, True)
+        raise self.retry(args=[exc.paths], exc=exc, countdown=countdown) from exc
+    except SplitBatch as split:
+        half = len(split.paths) // 2
+        for part in (split.paths[:half], split.paths[half:]):
+            publisher().process(part)
+        log.warning("batch_split", files=len(split.paths), why="a delivery of it died")
+        return {}
+    for path in result.retry:
+        publisher().process_later([path], _later(1))
+    if result.deferred:
+        publisher().process_later(result.deferred, _later(self.request.retries + 1))
+    return {path: str(state) for path, state in result.states.items()}
+
+
+@shared_task(name=compose.FORGET_FILES, **_RETRY)
+def forget_files_task(self: Task, paths: list[str]) -> dict[str, str]:
+    """Files deleted from the inbox: their documents lose them as a source."""
+    return {path: str(state) for path, state in forget_files(paths, context()).items()}

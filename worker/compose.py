@@ -1,0 +1,146 @@
+"""The one composition root: every client, ledger, publisher, watcher and pipeline context.
+
+The CLI, the Celery tasks, the tests and the benches all build what they talk to here, so
+each is configured exactly as production configures it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import redis
+from elasticsearch import Elasticsearch
+
+from search.client import make_client
+from search.indexer import IndexSink, RetryPolicy
+from tasks.boilerplate_memory import SourceBoilerplate
+from tasks.dedupe import ContentRegistry
+from tasks.neardup import NearDupIndex
+from tasks.story import RecentStories
+from worker.pipeline.context import Context, PipelineConfig, Send
+from worker.pipeline.ledger import Ledger
+from worker.settings import Settings
+
+if TYPE_CHECKING:
+    from worker.watcher import Watcher
+
+PROCESS_FILES = "dropsift.process_files"
+FORGET_FILES = "dropsift.forget_files"
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    """Text replies; a file name that is not UTF-8 goes through as its own bytes."""
+    return redis.Redis.from_url(
+        settings.redis_url, decode_responses=True, encoding_errors="surrogateescape"
+    )
+
+
+def es_client(settings: Settings, timeout: float = 30.0) -> Elasticsearch:
+    return make_client(
+        settings.es_url,
+        user=settings.es_user,
+        password=settings.es_password,
+        api_key=settings.es_api_key,
+        ca_file=settings.es_ca_file,
+        request_timeout=timeout,
+    )
+
+
+def ledger(settings: Settings, client: redis.Redis | None = None) -> Ledger:
+    return Ledger(client or redis_client(settings), settings.key_prefix)
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """Sends work to the workers by task name: the watcher and ingest need no task code."""
+
+    settings: Settings
+
+    def _send(self, task: str, paths: list[str], countdown: float | None = None) -> None:
+        from worker.celery_app import celery_app
+
+        celery_app(self.settings).send_task(task, args=[paths], countdown=countdown)
+
+    def process(self, paths: list[str]) -> None:
+        self._send(PROCESS_FILES, paths)
+
+    def process_later(self, paths: list[str], countdown: float) -> None:
+        self._send(PROCESS_FILES, paths, countdown)
+
+    def forget(self, paths: list[str]) -> None:
+        self._send(FORGET_FILES, paths)
+
+
+def publisher(settings: Settings) -> Publisher:
+    return Publisher(settings)
+
+
+def pipeline_config(settings: Settings) -> PipelineConfig:
+    return PipelineConfig(
+        inbox=settings.inbox,
+        max_file_bytes=settings.max_file_bytes,
+        json_fields=settings.json_fields,
+        enrichers=tuple(settings.enrichers),
+        max_attempts=settings.max_attempts,
+        lease_seconds=float(settings.task_time_limit),
+    )
+
+
+def index_sink(settings: Settings, es: Elasticsearch | None = None) -> IndexSink:
+    policy = RetryPolicy(
+        max_retries=settings.bulk_max_retries,
+        backoff=settings.bulk_backoff_seconds,
+        backoff_max=settings.bulk_backoff_max_seconds,
+    )
+    return IndexSink(es or es_client(settings, timeout=60), settings.alias, policy)
+
+
+def pipeline_context(
+    settings: Settings,
+    *,
+    client: redis.Redis | None = None,
+    es: Elasticsearch | None = None,
+    resend: Send | None = None,
+) -> Context:
+    """Everything a batch talks to; the index is made sure of (Transient when it is down)."""
+    r = client or redis_client(settings)
+    prefix = settings.key_prefix
+    sink = index_sink(settings, es)
+    sink.ensure()
+    return Context(
+        config=pipeline_config(settings),
+        ledger=Ledger(r, prefix),
+        sink=sink,
+        contents=ContentRegistry(r, prefix),
+        boilerplate=SourceBoilerplate(
+            r,
+            prefix,
+            min_docs=settings.boilerplate_min_docs,
+            min_share=settings.boilerplate_min_share,
+        ),
+        neardup=NearDupIndex(
+            r,
+            prefix,
+            threshold=settings.neardup_threshold,
+            horizon_seconds=settings.neardup_horizon_days * 86400,
+        ),
+        stories=RecentStories(r, prefix),
+        resend=resend,
+    )
+
+
+def watcher(settings: Settings) -> Watcher:
+    from worker.watcher import Watcher
+
+    send = publisher(settings)
+    return Watcher(
+        settings.inbox,
+        ledger(settings),
+        send.process,
+        stable_seconds=settings.stable_seconds,
+        rescan_seconds=settings.rescan_seconds,
+        stale_after=settings.visibility_timeout + settings.task_time_limit,
+        batch_size=settings.batch_size,
+        forget=send.forget,
+    )

@@ -1,0 +1,45 @@
+"""What a batch needs: its settings and the boundaries it talks to, built by worker.compose."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from search.indexer import IndexSink
+from tasks.boilerplate_memory import SourceBoilerplate
+from tasks.dedupe import ContentRegistry
+from tasks.neardup import NearDupIndex
+from tasks.story import RecentStories
+from worker.pipeline.ledger import Ledger
+
+Send = Callable[[list[str]], None]
+"""Publishes one batch of paths as one task."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """The settings a batch reads (worker.settings.Settings has them all)."""
+
+    inbox: Path
+    max_file_bytes: int
+    json_fields: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    enrichers: Sequence[str] = ()
+    max_attempts: int = 3
+    lease_seconds: float = 300.0
+    """How long a file stays leased to a task that died holding it: the task time limit."""
+
+
+@dataclass
+class Context:
+    """The boundaries one worker process talks to; built once per process."""
+
+    config: PipelineConfig
+    ledger: Ledger
+    sink: IndexSink
+    contents: ContentRegistry
+    boilerplate: SourceBoilerplate
+    neardup: NearDupIndex
+    stories: RecentStories
+    resend: Send | None = None
+    """Sends files again as a task of their own (a deferred or split batch); None: inline."""
