@@ -16,7 +16,7 @@ from celery.utils.time import get_exponential_backoff_interval
 
 from tasks.errors import Transient
 from worker import compose
-from worker.pipeline.batch import SplitBatch, forget_files, process_files
+from worker.pipeline.batch import SplitBatch, forget_files, is_transient, process_files
 from worker.pipeline.context import Context
 from worker.settings import get_settings
 
@@ -59,16 +59,26 @@ def process_files_task(self: Task, paths: list[str]) -> dict[str, str]:
         countdown = get_exponential_backoff_interval(2, self.request.retries, 300, True)
         raise self.retry(args=[exc.paths], exc=exc, countdown=countdown) from exc
     except SplitBatch as split:
-        half = len(split.paths) // 2
-        for part in (split.paths[:half], split.paths[half:]):
-            publisher().process(part)
-        log.warning("batch_split", files=len(split.paths), why="a delivery of it died")
-        return {}
+        return _split(split.paths, "a delivery of it died")
+    except Exception as exc:
+        if len(paths) > 1 and not is_transient(exc):
+            # Not pinned on one file: halves are tried until the file that fails is alone,
+            # where its attempts are counted.
+            return _split(paths, f"{type(exc).__name__}: {exc}"[:300])
+        raise  # an outage, or one file: Celery retries it (autoretry_for)
     for path in result.retry:
         publisher().process_later([path], _later(1))
     if result.deferred:
         publisher().process_later(result.deferred, _later(self.request.retries + 1))
     return {path: str(state) for path, state in result.states.items()}
+
+
+def _split(paths: list[str], why: str) -> dict[str, str]:
+    half = len(paths) // 2
+    for part in (paths[:half], paths[half:]):
+        publisher().process(part)
+    log.warning("batch_split", files=len(paths), why=why)
+    return {}
 
 
 @shared_task(name=compose.FORGET_FILES, **_RETRY)

@@ -152,6 +152,13 @@ def process_files(
             ctx.ledger.unlease(path, holder)
     for path, state in result.states.items():
         log.info("file_done", path=path, state=str(state))
+    log.info(
+        "batch_done",
+        files=len(paths),
+        deferred=len(result.deferred),
+        retry=len(result.retry),
+        **Counter(str(state) for state in result.states.values()),
+    )
     return result
 
 
