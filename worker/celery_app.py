@@ -45,6 +45,9 @@ def create_app(settings: Settings) -> Celery:
         # The soft limit raises inside the task a little before the hard limit kills it.
         task_soft_time_limit=max(1, int(settings.task_time_limit * 0.9)),
         task_ignore_result=True,
+        # Task events, so Flower and celery-exporter work without configuration.
+        worker_send_task_events=True,
+        task_send_sent_event=True,
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,

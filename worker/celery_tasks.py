@@ -7,15 +7,18 @@ DROPSIFT_MAX_ATTEMPTS, and outages are not counted, so a backlog waits for the s
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any
 
 import structlog
 from celery import Task, shared_task
+from celery.signals import worker_init, worker_process_shutdown
 from celery.utils.time import get_exponential_backoff_interval
 
 from tasks.errors import Transient
 from worker import compose
+from worker.metrics import child_exited, record_batch, serve_worker_metrics
 from worker.pipeline.batch import SplitBatch, forget_files, is_transient, process_files
 from worker.pipeline.context import Context
 from worker.settings import get_settings
@@ -43,6 +46,19 @@ def context() -> Context:
     return compose.pipeline_context(get_settings(), resend=publisher().process)
 
 
+@worker_init.connect
+def _serve_metrics(**_: Any) -> None:
+    """The main process serves what its pool children counted (see worker.metrics)."""
+    port = get_settings().worker_metrics_port
+    if port and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        serve_worker_metrics(port)
+
+
+@worker_process_shutdown.connect
+def _child_gone(pid: int | None = None, **_: Any) -> None:
+    child_exited(pid or os.getpid())
+
+
 def _later(retries: int) -> float:
     return float(get_exponential_backoff_interval(2, retries, 60, True))
 
@@ -59,6 +75,7 @@ def process_files_task(self: Task, paths: list[str]) -> dict[str, str]:
         countdown = get_exponential_backoff_interval(2, self.request.retries, 300, True)
         raise self.retry(args=[exc.paths], exc=exc, countdown=countdown) from exc
     except SplitBatch as split:
+        record_batch({}, {}, [], 0, outcome="split")
         return _split(split.paths, "a delivery of it died")
     except Exception as exc:
         if len(paths) > 1 and not is_transient(exc):
@@ -66,6 +83,12 @@ def process_files_task(self: Task, paths: list[str]) -> dict[str, str]:
             # where its attempts are counted.
             return _split(paths, f"{type(exc).__name__}: {exc}"[:300])
         raise  # an outage, or one file: Celery retries it (autoretry_for)
+    record_batch(
+        {p: (str(state), result.reasons.get(p, "")) for p, state in result.states.items()},
+        result.timings,
+        result.latencies,
+        result.bulk_retries,
+    )
     for path in result.retry:
         publisher().process_later([path], _later(1))
     if result.deferred:

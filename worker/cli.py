@@ -89,6 +89,8 @@ def stack_status() -> None:
 def worker(concurrency: Annotated[int | None, typer.Option(help="pool size")] = None) -> None:
     """Run a Celery worker for the pipeline."""
     settings = _settings()
+    if settings.worker_metrics_port:
+        _metrics_folder(settings)
     from worker.celery_app import app
 
     app.worker_main(
@@ -106,6 +108,17 @@ def worker(concurrency: Annotated[int | None, typer.Option(help="pool size")] = 
             "--without-mingle",
         ]
     )
+
+
+def _metrics_folder(settings: Settings) -> None:
+    """A fresh folder for the pool children's metric files, named before anything imports
+    prometheus_client (it picks its multiprocess mode at import)."""
+    import shutil
+
+    folder = settings.state_dir / "metrics" / f"worker-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 @cli.command()
@@ -134,6 +147,9 @@ def api(
     es = compose.es_client(settings)
     compose.index_sink(settings, es).ensure()  # healthy from the start, before the first document
     app = create_app(es, settings.alias, max_per_page=settings.max_per_page)
+    from worker.metrics import mount_api_metrics
+
+    mount_api_metrics(app, compose.ledger(settings), [settings.index_prefix])
     uvicorn.run(
         app, host=host or settings.api_host, port=port or settings.api_port, log_config=None
     )

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     task_time_limit: int = Field(default=300, gt=0)
     visibility_timeout: int = Field(default=3600, gt=0)
     worker_concurrency: int = Field(default=2, ge=1)
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    """Where a worker serves its Prometheus metrics (0: not at all)."""
     bulk_max_retries: int = Field(default=5, ge=0, le=100)
     bulk_backoff_seconds: float = Field(default=0.5, gt=0)
     bulk_backoff_max_seconds: float = Field(default=30.0, gt=0)

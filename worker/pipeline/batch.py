@@ -13,8 +13,11 @@ versions of one file are never in flight together.
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -63,6 +66,8 @@ class FileWork:
     raw_hash: str
     single: bool
     """A plain file is one document under its own name; a JSON feed holds named items."""
+    written_at: float = 0.0
+    """The file's modification time when it was queued (seconds since the epoch)."""
     owners: list[Document] = field(default_factory=list)
     outcomes: dict[str, FileState] = field(default_factory=dict)
     refused: dict[str, Rejected] = field(default_factory=dict)
@@ -82,6 +87,22 @@ class BatchResult:
     """Files that failed unexpectedly and have attempts left: to be tried again alone."""
     deferred: list[str] = field(default_factory=list)
     """Files another task holds right now: to be sent again, not counted as an attempt."""
+    reasons: dict[str, str] = field(default_factory=dict)
+    """Why each quarantined file (or item) was refused."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds the batch spent in each stage."""
+    latencies: list[float] = field(default_factory=list)
+    """Seconds from each indexed file's last write to its documents being indexed."""
+    bulk_retries: int = 0
+
+
+@contextmanager
+def _timed(result: BatchResult, stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        result.timings[stage] = result.timings.get(stage, 0.0) + time.perf_counter() - started
 
 
 def process_file(path: str, ctx: Context) -> str:
@@ -127,15 +148,22 @@ def process_files(
                 _poison(ctx, result, path, attempts[path])
                 continue
             try:
-                works.append(_stage(path, ctx))
+                with _timed(result, "stage"):
+                    works.append(_stage(path, ctx))
             except Exception as exc:
                 _file_failed(ctx, result, path, attempts[path], exc)
-        _record_duplicates(works, ctx)
-        works = _enrich_all(works, ctx, result, attempts)
-        link(works, ctx)
-        indexed = _index(works, ctx)
-        for work in works:
-            _finish(work, indexed, ctx, result)
+        with _timed(result, "duplicates"):
+            _record_duplicates(works, ctx)
+        with _timed(result, "enrich"):
+            works = _enrich_all(works, ctx, result, attempts)
+        with _timed(result, "link"):
+            link(works, ctx)
+        with _timed(result, "index"):
+            indexed = _index(works, ctx)
+        result.bulk_retries = indexed.retries
+        with _timed(result, "finish"):
+            for work in works:
+                _finish(work, indexed, ctx, result)
     except SplitBatch:
         raise
     except Exception as exc:
@@ -181,6 +209,7 @@ def _quarantine(ctx: Context, result: BatchResult, path: str, why: Rejected) -> 
     _release_all(ctx, path)
     ctx.ledger.quarantine(path, why.reason, why.detail)
     result.states[path] = FileState.QUARANTINED
+    result.reasons[path] = why.reason
     log.warning("file_quarantined", path=path, reason=why.reason, detail=why.detail[:300])
 
 
@@ -269,6 +298,7 @@ def _stage(path: str, ctx: Context) -> FileWork:
         single,
         refused=dict(extraction.rejected),
         previous=entry.produced if entry else (),
+        written_at=entry.mtime_ns / 1e9 if entry and entry.mtime_ns > 0 else 0.0,
     )
     docs = []
     for doc in extraction.documents:
@@ -354,6 +384,7 @@ class Indexed:
 
     refused: dict[str, str] = field(default_factory=dict)
     sources: dict[str, list[str]] = field(default_factory=dict)
+    retries: int = 0
 
 
 def _index(works: list[FileWork], ctx: Context) -> Indexed:
@@ -367,6 +398,7 @@ def _index(works: list[FileWork], ctx: Context) -> Indexed:
         done.sources[doc.doc_id] = _sources(ctx, doc.doc_id)
         batch.append((doc.doc_id, doc.replace(sources=done.sources[doc.doc_id]).to_index()))
     outcome = ctx.sink.bulk(batch)
+    done.retries = outcome.retries
     done.refused = outcome.rejected
     missing = set(done.sources) - set(outcome.indexed) - set(outcome.rejected)
     done.refused.update(dict.fromkeys(missing, "not in the bulk response"))
@@ -391,11 +423,14 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
     for source, doc_id in sorted(stale):
         release_source(ctx, source, doc_id)
     ctx.ledger.set_produced(work.path, work.produced)
+    if work.written_at and any(s == FileState.INDEXED for s in work.outcomes.values()):
+        result.latencies.append(max(0.0, time.time() - work.written_at))
     if work.single:
         if work.path in work.refused:
             why = work.refused[work.path]
             ctx.ledger.quarantine(work.path, why.reason, why.detail)
             result.states[work.path] = FileState.QUARANTINED
+            result.reasons[work.path] = why.reason
             log.warning("file_quarantined", path=work.path, reason=why.reason)
         else:
             result.states[work.path] = work.outcomes[work.path]
@@ -403,6 +438,7 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
     for source, why in work.refused.items():
         ctx.ledger.quarantine(source, why.reason, why.detail)
         work.outcomes[source] = FileState.QUARANTINED
+        result.reasons[source] = why.reason
         log.warning("item_quarantined", source=source, reason=why.reason, detail=why.detail)
     counts = Counter(str(state) for state in work.outcomes.values())
     summary = ", ".join(f"{state}: {n}" for state, n in sorted(counts.items()))
@@ -415,6 +451,7 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
         why = Rejected("no_valid_items", f"no item of the file could be indexed ({summary})")
         ctx.ledger.quarantine(work.path, why.reason, why.detail)
         result.states[work.path] = FileState.QUARANTINED
+        result.reasons[work.path] = why.reason
         log.warning("file_quarantined", path=work.path, reason=why.reason)
 
 
