@@ -6,7 +6,14 @@ reads them all through the pattern `<prefix>-events-*`. The embedded stack has n
 lifecycle management: `delete_expired_events` is the retention, by the date in the name.
 
 A caller builds one record per outcome with `event_record(...)` and appends
-`event_actions(prefix, records)` to the batch's own bulk request body.
+`event_actions(prefix, records)` to the batch's own bulk request body, e.g.
+
+    records = [event_record(path=p, state="indexed", doc_id=d, site=s, format="text",
+                            bytes=n, timings={"extract": 1.2, "index": 4.0}, worker=w)]
+    operations += event_actions(settings.index_prefix, records)
+
+Call `ensure_events_index` once at start (the template must exist before the first write)
+and `delete_expired_events` now and then (daily is enough).
 """
 
 from __future__ import annotations

@@ -50,6 +50,8 @@ class ImportResult:
     success: bool
     success_count: int
     errors: list[ObjectError] = field(default_factory=list)
+    # Object id -> the id Kibana gave it, where it chose another (an id taken in another space).
+    renamed: dict[str, str] = field(default_factory=dict)
 
 
 def import_url(kibana_url: str, space: str | None = None) -> str:
@@ -81,10 +83,16 @@ def parse_response(body: Any) -> ImportResult:
     if not isinstance(body, dict) or "success" not in body:
         raise KibanaError(f"not an import answer: {str(body)[:300]}")
     errors = [_object_error(e) for e in body.get("errors") or [] if isinstance(e, dict)]
+    renamed = {
+        str(r["id"]): str(r["destinationId"])
+        for r in body.get("successResults") or []
+        if isinstance(r, dict) and r.get("destinationId") and r.get("id")
+    }
     return ImportResult(
         success=body["success"] is True and not errors,
         success_count=int(body.get("successCount") or 0),
         errors=errors,
+        renamed=renamed,
     )
 
 
@@ -220,4 +228,4 @@ def install(
         _say(f"Kibana imported {result.success_count} of {sent} objects; the others failed.")
         raise typer.Exit(1)
     _say(f"Kibana imported {result.success_count} of {sent} objects into {where}")
-    _say(f"dashboard: {where}/app/dashboards#/view/{DASHBOARD}")
+    _say(f"dashboard: {where}/app/dashboards#/view/{result.renamed.get(DASHBOARD, DASHBOARD)}")

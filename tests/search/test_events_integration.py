@@ -80,6 +80,9 @@ def test_records_written_with_a_bulk_land_in_their_days_index_and_a_retry_does_n
         (f"{prefix}-events-2026.03.09", "indexed"),
         (f"{prefix}-events-2026.03.10", "quarantined"),
     ]
+    # The previous day's index was created by the write itself, from the template.
+    auto = f"{prefix}-events-2026.03.09"
+    assert es.indices.get_mapping(index=auto)[auto]["mappings"]["dynamic"] == "strict"
     assert hits[1]["_source"]["file"] == "/inbox/feed.jsonl"
     assert hits[1]["_source"]["item"] == 3
     assert hits[0]["_source"]["timings"] == {"extract_ms": 1.5, "index_ms": 3.25, "total_ms": 9.0}

@@ -222,6 +222,18 @@ def test_success_false_prints_each_error_with_its_object_and_fails(kibana: StubK
     assert "imported 14 of 17 objects" in out
 
 
+def test_the_dashboard_link_follows_an_id_kibana_changed(kibana: StubKibana) -> None:
+    body = _ok()
+    body["successResults"] = [
+        {"type": "dashboard", "id": "dropsift-overview", "destinationId": "0f1e-new"},
+        {"type": "search", "id": "dropsift-latest-documents"},
+    ]
+    kibana.answers = [(200, body)]
+    result = run("--url", kibana.url, "--space", "ops")
+    assert result.exit_code == 0, result.output
+    assert f"{kibana.url}/s/ops/app/dashboards#/view/0f1e-new" in result.output
+
+
 def test_http_200_without_success_is_not_believed(kibana: StubKibana) -> None:
     kibana.answers = [(200, {"statusCode": 200, "message": "ok"})]
     result = run("--url", kibana.url)

@@ -243,6 +243,40 @@ def test_fields_exist_in_the_mappings_with_usable_types(objects: list[dict[str, 
     assert check_fields(objects, views) == []
 
 
+# Aggregation schemas each legacy visualization type offers.
+VIS_SCHEMAS = {
+    "histogram": {"metric", "segment", "group", "split"},
+    "table": {"metric", "bucket", "split"},
+    "tagcloud": {"metric", "segment"},
+}
+
+
+def test_visualizations_use_their_types_schemas_and_order_by_their_metrics(
+    objects: list[dict[str, Any]],
+) -> None:
+    for obj in objects:
+        if obj["type"] != "visualization":
+            continue
+        state = json.loads(obj["attributes"]["visState"])
+        assert state["title"] == obj["attributes"]["title"]
+        aggs = state["aggs"]
+        assert {a["schema"] for a in aggs} <= VIS_SCHEMAS[state["type"]], obj["id"]
+        metrics = {a["id"] for a in aggs if a["schema"] == "metric"}
+        assert metrics, obj["id"]
+        assert len({a["id"] for a in aggs}) == len(aggs), obj["id"]
+        for agg in aggs:
+            if agg["type"] == "terms":
+                assert agg["params"]["orderBy"] in metrics, obj["id"]
+        for series in state["params"].get("seriesParams", []):
+            assert series["data"]["id"] in metrics, obj["id"]
+
+
+def test_nothing_depends_on_sub_fields_of_the_documents(objects: list[dict[str, Any]]) -> None:
+    # title.keyword, or the .exact sub-fields search adds, may change with the mapping.
+    used = {name for _, view, name, _ in field_uses(objects) if view == DOCS_VIEW}
+    assert not {name for name in used if "." in name}
+
+
 def test_the_field_check_catches_a_text_field_in_a_chart(objects: list[dict[str, Any]]) -> None:
     broken = json.loads(json.dumps(objects))
     vis = next(o for o in broken if o["id"] == "dropsift-vis-sites")
