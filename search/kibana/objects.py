@@ -1,11 +1,11 @@
 """dropsift's Kibana saved objects, written for Kibana 8.0.0 so every 8.x and 9.x imports them.
 
-Kibana refuses an object stamped newer than itself and migrates older stamps forward on
-import, so each object carries the stamps a Kibana 8.0.0 export carries
-(`coreMigrationVersion` 8.0.0 and the type's `migrationVersion`), and no stamp that a later
-Kibana introduced (`typeMigrationVersion`, 8.8). Charts are legacy aggregation-based
-`visualization` objects, whose saved shape every version since 7.12 reads; Lens changed its
-saved shape in 8.6.
+Kibana refuses an object stamped newer than the last migration it knows for the type, and
+migrates older stamps forward on import. So each object carries `coreMigrationVersion` 8.0.0
+and a `migrationVersion` that Kibana 8.0.0 knew (as its own sample data and exports carry
+them), and no stamp a later Kibana introduced (`typeMigrationVersion`, 8.8). The charts are
+legacy aggregation-based `visualization` objects, whose saved shape every version since
+7.12 reads; Lens changed its saved shape in 8.6.
 
 `python -m search.kibana.objects` rewrites dropsift.ndjson from these definitions; a test
 keeps the two equal.
@@ -19,9 +19,10 @@ from typing import Any
 
 LOWEST_KIBANA = "8.0.0"
 CORE_MIGRATION_VERSION = "8.0.0"
-# The newest migration each type had in Kibana 8.0.0 or an older one it had (never newer):
-# index-pattern and visualization 8.0.0, search 7.9.3, dashboard 7.14.0 (8.0.0 does not know
-# the dashboard migration 7.17.3, released after it).
+# A migration version each type had in Kibana 8.0.0, never a newer one: 8.0.0 for the data
+# view and visualizations (as an 8.0 export stamps them), the stamps of 8.0's own sample
+# data for saved searches (7.9.3) and dashboards (7.14.0; 8.0.0 does not know the dashboard
+# migration 7.17.3, released after it).
 MIGRATION_VERSIONS: dict[str, str] = {
     "index-pattern": "8.0.0",
     "search": "7.9.3",
