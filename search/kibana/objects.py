@@ -471,6 +471,11 @@ def _visualizations() -> list[dict[str, Any]]:
     ]
 
 
+# The dashboard spans years, as scraped documents do; outcome panels show the last week
+# (a panel's own time range), since a pipeline's health is a matter of days.
+DASHBOARD_FROM = "now-5y"
+OUTCOMES_FROM = "now-7d"
+
 # Dashboard layout: (panel object id, type, x, y, w, h) on Kibana's 48-column grid.
 _LAYOUT: list[tuple[str, str, int, int, int, int]] = [
     ("dropsift-vis-documents-over-time", "visualization", 0, 0, 32, 12),
@@ -489,18 +494,22 @@ _LAYOUT: list[tuple[str, str, int, int, int, int]] = [
 ]
 
 
-def _dashboard() -> dict[str, Any]:
+def _dashboard(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    views = {o["id"]: o["references"][0]["id"] for o in objects if o["references"]}
     panels = []
     references = []
     for number, (object_id, object_type, x, y, w, h) in enumerate(_LAYOUT, 1):
         index = str(number)
+        config: dict[str, Any] = {"enhancements": {}}
+        if views[object_id] == EVENTS_VIEW:
+            config["timeRange"] = {"from": OUTCOMES_FROM, "to": "now"}
         panels.append(
             {
                 "version": LOWEST_KIBANA,
                 "type": object_type,
                 "gridData": {"x": x, "y": y, "w": w, "h": h, "i": index},
                 "panelIndex": index,
-                "embeddableConfig": {"enhancements": {}},
+                "embeddableConfig": config,
                 "panelRefName": f"panel_{index}",
             }
         )
@@ -518,7 +527,7 @@ def _dashboard() -> dict[str, Any]:
             ),
             "panelsJSON": _dumps(panels),
             "refreshInterval": {"pause": False, "value": 60000},
-            "timeFrom": "now-1y",
+            "timeFrom": DASHBOARD_FROM,
             "timeRestore": True,
             "timeTo": "now",
             "title": "dropsift",
@@ -530,7 +539,8 @@ def _dashboard() -> dict[str, Any]:
 
 def build() -> list[dict[str, Any]]:
     """Every object, referenced objects before the objects that refer to them."""
-    return [*_views(), *_searches(), *_visualizations(), _dashboard()]
+    parts = [*_views(), *_searches(), *_visualizations()]
+    return [*parts, _dashboard(parts)]
 
 
 def to_ndjson(objects: list[dict[str, Any]]) -> str:

@@ -195,6 +195,27 @@ def test_dashboard_panels_match_their_references(objects: list[dict[str, Any]]) 
     assert everything_else <= shown, f"not on the dashboard: {everything_else - shown}"
 
 
+def test_outcome_panels_show_the_last_week_and_documents_the_dashboards_years(
+    objects: list[dict[str, Any]],
+) -> None:
+    by_id = {o["id"]: o for o in objects}
+    dashboard = by_id["dropsift-overview"]
+    assert dashboard["attributes"]["timeFrom"] == "now-5y"
+    assert dashboard["attributes"]["timeRestore"] is True
+    refs = {r["name"]: r["id"] for r in dashboard["references"]}
+    kinds = set()
+    for panel in json.loads(dashboard["attributes"]["panelsJSON"]):
+        shown = by_id[refs[f"{panel['panelIndex']}:{panel['panelRefName']}"]]
+        view = shown["references"][0]["id"]
+        kinds.add(view)
+        custom = panel["embeddableConfig"].get("timeRange")
+        if view == EVENTS_VIEW:
+            assert custom == {"from": "now-7d", "to": "now"}, shown["id"]
+        else:
+            assert custom is None, shown["id"]
+    assert kinds == {DOCS_VIEW, EVENTS_VIEW}
+
+
 def test_stamps_are_not_newer_than_the_lowest_supported_kibana(
     objects: list[dict[str, Any]],
 ) -> None:
