@@ -15,11 +15,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner, Result
 
 from search.kibana.install import KibanaError, objects_for, parse_response
 from worker.cli import cli
-from worker.settings import get_settings
+from worker.settings import Settings, get_settings
 
 IMPORT_PATH = "/api/saved_objects/_import"
 
@@ -300,3 +301,16 @@ def test_api_key_and_user_together_are_refused(kibana: StubKibana) -> None:
     assert result.exit_code == 1
     assert "not both" in result.output
     assert kibana.received == []
+
+
+def test_a_bad_space_id_is_refused_before_anything_is_sent(kibana: StubKibana) -> None:
+    kibana.answers = [(200, _ok())]
+    result = run("--url", kibana.url, "--space", "../admin")
+    assert result.exit_code == 1
+    assert "not a Kibana space id: '../admin'" in result.output
+    assert kibana.received == []
+
+
+def test_settings_refuse_an_api_key_with_a_user() -> None:
+    with pytest.raises(ValidationError, match="DROPSIFT_KIBANA_API_KEY or"):
+        Settings(kibana_api_key="k", kibana_user="u")
