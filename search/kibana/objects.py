@@ -14,8 +14,11 @@ keeps the two equal.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from search.events import events_pattern
 
 LOWEST_KIBANA = "8.0.0"
 CORE_MIGRATION_VERSION = "8.0.0"
@@ -41,7 +44,10 @@ SEARCH_CANONICAL = "dropsift-one-per-cluster"
 SEARCH_QUARANTINED = "dropsift-quarantined-files"
 
 # Data view id -> its index pattern for a prefix (what the install rewrites).
-VIEW_PATTERNS: dict[str, str] = {DOCS_VIEW: "{prefix}-docs", EVENTS_VIEW: "{prefix}-events-*"}
+VIEW_PATTERNS: dict[str, Callable[[str], str]] = {
+    DOCS_VIEW: lambda prefix: f"{prefix}-docs",  # the alias, as Settings.alias names it
+    EVENTS_VIEW: events_pattern,
+}
 
 _INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
 _DOC_COLUMNS = ["title", "site", "language", "people"]
@@ -305,7 +311,7 @@ def _cloud(id_: str, title: str, field: str, label: str) -> dict[str, Any]:
 def _views() -> list[dict[str, Any]]:
     docs = data_view(
         DOCS_VIEW,
-        VIEW_PATTERNS[DOCS_VIEW].format(prefix=DEFAULT_PREFIX),
+        VIEW_PATTERNS[DOCS_VIEW](DEFAULT_PREFIX),
         "published",
         {
             # The string format without transform: Discover renders the body with its
@@ -331,7 +337,7 @@ def _views() -> list[dict[str, Any]]:
     )
     events = data_view(
         EVENTS_VIEW,
-        VIEW_PATTERNS[EVENTS_VIEW].format(prefix=DEFAULT_PREFIX),
+        VIEW_PATTERNS[EVENTS_VIEW](DEFAULT_PREFIX),
         "time",
         {
             "bytes": {"id": "bytes", "params": {}},
@@ -552,7 +558,7 @@ def for_prefix(objects: list[dict[str, Any]], prefix: str) -> list[dict[str, Any
     rewritten = []
     for obj in objects:
         if obj["type"] == "index-pattern" and obj["id"] in VIEW_PATTERNS:
-            title = VIEW_PATTERNS[obj["id"]].format(prefix=prefix)
+            title = VIEW_PATTERNS[obj["id"]](prefix)
             obj = {**obj, "attributes": {**obj["attributes"], "title": title}}
         rewritten.append(obj)
     return rewritten
