@@ -19,7 +19,7 @@ import pytest
 from worker.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = {"redis", "elasticsearch", "kibana", "worker", "watcher", "api"}
+SERVICES = {"redis", "elasticsearch", "kibana", "kibana-setup", "worker", "watcher", "api"}
 HEALTHCHECKED = ("redis", "elasticsearch", "kibana", "api")
 
 
@@ -74,3 +74,22 @@ def test_every_dropsift_variable_is_a_setting() -> None:
     assert used, "no DROPSIFT_* variable found"
     unknown = used - set(Settings.model_fields)
     assert not unknown, f"DROPSIFT_* variables that are not settings: {sorted(unknown)}"
+
+
+def test_kibana_setup_runs_the_install_once_kibana_is_healthy() -> None:
+    services = _config()["services"]
+    setup = services["kibana-setup"]
+    assert setup["command"][:3] == ["dropsift", "kibana", "install"]
+    assert "--dry-run" not in setup["command"]
+    assert setup["depends_on"]["kibana"]["condition"] == "service_healthy"
+    assert setup.get("restart", "no") == "no", "a one-shot service must not be restarted"
+    # It reaches Kibana by its service name, on the port Kibana serves.
+    kibana_url = setup["environment"]["DROPSIFT_KIBANA_URL"]
+    assert kibana_url == "http://kibana:5601"
+    assert any(p["target"] == 5601 for p in services["kibana"]["ports"])
+    # The same prefix as the services that write the index, so the data views match it.
+    prefixes = {
+        services[name].get("environment", {}).get("DROPSIFT_INDEX_PREFIX")
+        for name in ("kibana-setup", "worker", "api")
+    }
+    assert len(prefixes) == 1, prefixes

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from search.kibana.install import kibana_cli
 from worker import compose, stack
 from worker.ingest import IngestReport
 from worker.logs import configure_logging
@@ -31,6 +32,7 @@ stack_cli = typer.Typer(
     help="The local Redis and Elasticsearch (no Docker needed).", no_args_is_help=True
 )
 cli.add_typer(stack_cli, name="stack")
+cli.add_typer(kibana_cli, name="kibana")
 out = Console()
 
 

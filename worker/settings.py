@@ -25,6 +25,16 @@ class Settings(BaseSettings):
     es_ca_file: Path | None = None
     index_prefix: str = Field(default="dropsift", pattern=r"^[a-z0-9][a-z0-9_-]*$")
     """Names the alias `<prefix>-docs`, its versioned indices and every Redis key."""
+    events_retention_days: int = Field(default=30, ge=1)
+    """Days of outcome records kept (daily indices `<prefix>-events-YYYY.MM.DD`)."""
+
+    # Kibana (`dropsift kibana install`)
+    kibana_url: str = "http://127.0.0.1:5601"
+    kibana_space: str | None = Field(default=None, pattern=r"^[a-z0-9_-]+$")
+    kibana_user: str | None = None
+    kibana_password: str | None = None
+    kibana_api_key: str | None = None
+    kibana_ca_file: Path | None = None
 
     # Files
     state_dir: Path = PROJECT_ROOT / ".dropsift"
@@ -102,6 +112,10 @@ class Settings(BaseSettings):
             resolve(name)
         if self.es_api_key and (self.es_user or self.es_password):
             raise ValueError("set DROPSIFT_ES_API_KEY or DROPSIFT_ES_USER/PASSWORD, not both")
+        if self.kibana_api_key and (self.kibana_user or self.kibana_password):
+            raise ValueError(
+                "set DROPSIFT_KIBANA_API_KEY or DROPSIFT_KIBANA_USER/PASSWORD, not both"
+            )
         return self
 
     @property

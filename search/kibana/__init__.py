@@ -1,0 +1,1 @@
+"""Kibana: the saved objects dropsift ships and the command that installs them."""
