@@ -240,6 +240,32 @@ class IndexSink:
         self.counts["sources_updated"] += len(doc_ids)
         return set_sources_many(self.es, self.alias, doc_ids, read_sources)
 
+    def ensure_events(self, prefix: str) -> str:
+        """The outcomes index of this prefix (search.events): template and today's index."""
+        from search.events import ensure_events_index
+
+        return ensure_events_index(self.es, prefix)
+
+    def write_events(self, prefix: str, records: list[dict[str, Any]]) -> bool:
+        """One bulk request for a batch's outcome records; False (logged) when it failed.
+
+        The ledger holds every outcome already: a lost record costs a chart, never a file.
+        """
+        from search.events import event_actions
+
+        if not records:
+            return True
+        try:
+            response = self.es.bulk(operations=event_actions(prefix, records))
+        except Exception as exc:
+            log.warning("events_not_written", records=len(records), error=repr(exc)[:300])
+            return False
+        failed = sum("error" in item["index"] for item in response["items"])
+        self.counts["events"] += len(records) - failed
+        if failed:
+            log.warning("events_refused", records=failed)
+        return not failed
+
     def delete(self, doc_id: str) -> None:
         """Delete a document; one that is already gone is fine."""
         self.es.options(ignore_status=404).delete(index=self.alias, id=doc_id)

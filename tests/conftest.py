@@ -22,6 +22,7 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
+from search.events import drop_events
 from search.index import drop_all, ensure_index
 from worker import compose
 from worker.pipeline.ledger import Entry, Ledger
@@ -83,6 +84,8 @@ def service_env(settings: Settings) -> dict[str, str]:
         "DROPSIFT_VISIBILITY_TIMEOUT": str(settings.visibility_timeout),
         "DROPSIFT_TASK_TIME_LIMIT": str(settings.task_time_limit),
         "DROPSIFT_LOG_FORMAT": "json",
+        # Workers of parallel test runs would all want the default port.
+        "DROPSIFT_WORKER_METRICS_PORT": "0",
     }
 
 
@@ -120,6 +123,7 @@ def es(settings: Settings) -> Iterator[Elasticsearch]:
     ensure_index(client, settings.alias)
     yield client
     drop_all(client, settings.alias)
+    drop_events(client, settings.index_prefix)
 
 
 def _delete_all_documents(es: Elasticsearch, alias: str) -> None:

@@ -8,6 +8,7 @@ DROPSIFT_MAX_ATTEMPTS, and outages are not counted, so a backlog waits for the s
 from __future__ import annotations
 
 import os
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -16,6 +17,7 @@ from celery import Task, shared_task
 from celery.signals import worker_init, worker_process_shutdown
 from celery.utils.time import get_exponential_backoff_interval
 
+from search.events import delete_expired_events
 from tasks.errors import Transient
 from worker import compose
 from worker.metrics import child_exited, record_batch, serve_worker_metrics
@@ -59,6 +61,25 @@ def _child_gone(pid: int | None = None, **_: Any) -> None:
     child_exited(pid or os.getpid())
 
 
+_RETENTION_EVERY = 3600.0
+_retention_at = [0.0]
+
+
+def _enforce_retention(ctx: Context) -> None:
+    """Outcome records older than DROPSIFT_EVENTS_RETENTION_DAYS go (checked hourly)."""
+    if time.monotonic() - _retention_at[0] < _RETENTION_EVERY:
+        return
+    _retention_at[0] = time.monotonic()
+    days = get_settings().events_retention_days
+    try:
+        removed = delete_expired_events(ctx.sink.es, ctx.config.index_prefix, days)
+    except Exception as exc:
+        log.warning("events_retention_failed", error=repr(exc)[:300])
+        return
+    if removed:
+        log.info("events_expired", indices=removed, retention_days=days)
+
+
 def _later(retries: int) -> float:
     return float(get_exponential_backoff_interval(2, retries, 60, True))
 
@@ -67,8 +88,10 @@ def _later(retries: int) -> float:
 def process_files_task(self: Task, paths: list[str]) -> dict[str, str]:
     """Process a batch of files. Service outages retry without limit; file faults are bounded."""
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    ctx = context()
+    _enforce_retention(ctx)
     try:
-        result = process_files(paths, context(), holder=self.request.id, redelivered=redelivered)
+        result = process_files(paths, ctx, holder=self.request.id, redelivered=redelivered)
     except Transient as exc:
         if not exc.paths:
             return {}

@@ -51,7 +51,9 @@ def _stack_up(settings: Settings) -> dict[str, str]:
     except stack.StackError as exc:
         out.print(f"[red]Cannot start the stack:[/red] {exc}")
         raise typer.Exit(1) from exc
-    compose.index_sink(settings).ensure()
+    sink = compose.index_sink(settings)
+    sink.ensure()
+    sink.ensure_events(settings.index_prefix)
     return started
 
 
@@ -147,7 +149,9 @@ def api(
 
     settings = _settings()
     es = compose.es_client(settings)
-    compose.index_sink(settings, es).ensure()  # healthy from the start, before the first document
+    sink = compose.index_sink(settings, es)
+    sink.ensure()  # healthy from the start, before the first document
+    sink.ensure_events(settings.index_prefix)  # the outcomes data view has its fields
     app = create_app(es, settings.alias, max_per_page=settings.max_per_page)
     from worker.metrics import mount_api_metrics
 

@@ -6,6 +6,8 @@ each is configured exactly as production configures it.
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -83,6 +85,8 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         json_fields=settings.json_fields,
         enrichers=tuple(settings.enrichers),
         max_attempts=settings.max_attempts,
+        index_prefix=settings.index_prefix,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
         lease_seconds=float(settings.task_time_limit),
     )
 
@@ -108,6 +112,7 @@ def pipeline_context(
     prefix = settings.key_prefix
     sink = index_sink(settings, es)
     sink.ensure()
+    sink.ensure_events(settings.index_prefix)
     return Context(
         config=pipeline_config(settings),
         ledger=Ledger(r, prefix),

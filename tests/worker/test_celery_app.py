@@ -25,3 +25,19 @@ def test_at_least_once_delivery() -> None:
     assert options["unacked_restore_interval"] == 60 and options["unacked_restore_throttle"] == 1
     short = create_app(Settings(visibility_timeout=30, task_time_limit=25)).conf
     assert short.broker_transport_options["unacked_restore_interval"] == 3
+
+
+def test_a_failed_or_timed_out_task_is_not_acknowledged_away() -> None:
+    conf = create_app(Settings()).conf
+    assert conf.task_acks_on_failure_or_timeout is False
+
+
+def test_task_events_are_on_for_flower_and_exporters() -> None:
+    conf = create_app(Settings()).conf
+    assert conf.worker_send_task_events and conf.task_send_sent_event
+
+
+def test_the_task_queue_needs_no_routing_table_in_redis() -> None:
+    app = create_app(Settings(index_prefix="routing"))
+    queue = app.amqp.queues["routing"]
+    assert queue.exchange.name == "" and queue.routing_key == "routing"

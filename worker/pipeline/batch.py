@@ -21,12 +21,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import redis
 import structlog
 from redis.exceptions import LockError
 
 from search.errors import is_transient as es_transient
+from search.events import event_record
 from tasks.clean import CLEANER_VERSION, clean
 from tasks.dedupe import content_id
 from tasks.document import Document
@@ -68,6 +70,9 @@ class FileWork:
     """A plain file is one document under its own name; a JSON feed holds named items."""
     written_at: float = 0.0
     """The file's modification time when it was queued (seconds since the epoch)."""
+    size: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds in each stage: its own (extract, clean, dedupe), its share of the batch's."""
     owners: list[Document] = field(default_factory=list)
     outcomes: dict[str, FileState] = field(default_factory=dict)
     refused: dict[str, Rejected] = field(default_factory=dict)
@@ -94,15 +99,44 @@ class BatchResult:
     latencies: list[float] = field(default_factory=list)
     """Seconds from each indexed file's last write to its documents being indexed."""
     bulk_retries: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    """One outcome record per file or item, for the outcomes index (search.events)."""
+    holder: str = ""
 
 
 @contextmanager
-def _timed(result: BatchResult, stage: str) -> Iterator[None]:
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     started = time.perf_counter()
     try:
         yield
     finally:
-        result.timings[stage] = result.timings.get(stage, 0.0) + time.perf_counter() - started
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
+
+
+def _event(
+    ctx: Context,
+    result: BatchResult,
+    source: str,
+    state: FileState,
+    work: FileWork | None = None,
+    **fields: Any,
+) -> None:
+    """The outcome of one file or item, as a record of the outcomes index."""
+    if work is not None:
+        fields.setdefault("bytes", work.size)
+        fields["timings"] = {k: v * 1000 for k, v in work.timings.items()}
+        fields["timings"]["total"] = sum(work.timings.values()) * 1000
+        if work.written_at:
+            fields["lag_seconds"] = max(0.0, time.time() - work.written_at)
+    result.events.append(
+        event_record(
+            path=printable(source),
+            state=str(state),
+            worker=ctx.config.worker or None,
+            task_id=result.holder or None,
+            **fields,
+        )
+    )
 
 
 def process_file(path: str, ctx: Context) -> str:
@@ -123,7 +157,7 @@ def process_files(
     """
     holder = holder or uuid.uuid4().hex
     charge = len(paths) == 1
-    result = BatchResult()
+    result = BatchResult(holder=holder)
     leased: list[str] = []
     attempts: dict[str, int] = {}
     try:
@@ -148,22 +182,24 @@ def process_files(
                 _poison(ctx, result, path, attempts[path])
                 continue
             try:
-                with _timed(result, "stage"):
-                    works.append(_stage(path, ctx))
+                works.append(_stage(path, ctx))
             except Exception as exc:
                 _file_failed(ctx, result, path, attempts[path], exc)
-        with _timed(result, "duplicates"):
-            _record_duplicates(works, ctx)
-        with _timed(result, "enrich"):
+        batch: dict[str, float] = {}
+        with _timed(batch, "dedupe"):
+            _record_duplicates(works, ctx, result)
+        with _timed(batch, "enrich"):
             works = _enrich_all(works, ctx, result, attempts)
-        with _timed(result, "link"):
-            link(works, ctx)
-        with _timed(result, "index"):
+        link(works, ctx, partial(_timed, batch))
+        with _timed(batch, "index"):
             indexed = _index(works, ctx)
         result.bulk_retries = indexed.retries
-        with _timed(result, "finish"):
-            for work in works:
-                _finish(work, indexed, ctx, result)
+        for work in works:
+            for stage, seconds in batch.items():  # the batch's stages, shared evenly
+                work.timings[stage] = work.timings.get(stage, 0.0) + seconds / len(works)
+            _finish(work, indexed, ctx, result)
+        for stage in {*batch, "extract", "clean"}:
+            result.timings[stage] = sum(w.timings.get(stage, 0.0) for w in works)
     except SplitBatch:
         raise
     except Exception as exc:
@@ -178,6 +214,7 @@ def process_files(
     finally:
         for path in leased:
             ctx.ledger.unlease(path, holder)
+    ctx.sink.write_events(ctx.config.index_prefix, result.events)
     for path, state in result.states.items():
         log.info("file_done", path=path, state=str(state))
     log.info(
@@ -210,6 +247,7 @@ def _quarantine(ctx: Context, result: BatchResult, path: str, why: Rejected) -> 
     ctx.ledger.quarantine(path, why.reason, why.detail)
     result.states[path] = FileState.QUARANTINED
     result.reasons[path] = why.reason
+    _event(ctx, result, path, FileState.QUARANTINED, reason=why.reason, detail=why.detail)
     log.warning("file_quarantined", path=path, reason=why.reason, detail=why.detail[:300])
 
 
@@ -229,10 +267,10 @@ def _file_failed(
     elif isinstance(exc, FileNotFoundError):
         # Gone before it was read: like a deletion, what it delivered before goes too.
         released = _release_all(ctx, path)
-        ctx.ledger.finish(
-            path, FileState.VANISHED, last_error="the file was gone before it was read"
-        )
+        gone = "the file was gone before it was read"
+        ctx.ledger.finish(path, FileState.VANISHED, last_error=gone)
         result.states[path] = FileState.VANISHED
+        _event(ctx, result, path, FileState.VANISHED, detail=gone)
         log.info("file_vanished", path=path, released=released)
     elif isinstance(exc, OSError) and not is_transient(exc):
         # No permission, a link loop, a folder under a file's name: it cannot be read now.
@@ -289,7 +327,9 @@ def _prepare(doc: Document, ctx: Context) -> Document:
 def _stage(path: str, ctx: Context) -> FileWork:
     """Extract, clean and identify one file's documents, and claim their content."""
     cfg = ctx.config
-    extraction = read_file(Path(path), cfg.max_file_bytes, cfg.json_fields)
+    timings: dict[str, float] = {}
+    with _timed(timings, "extract"):
+        extraction = read_file(Path(path), cfg.max_file_bytes, cfg.json_fields)
     single = [d.source for d in extraction.documents] == [path] and not extraction.rejected
     entry = ctx.ledger.get(path)
     work = FileWork(
@@ -299,26 +339,30 @@ def _stage(path: str, ctx: Context) -> FileWork:
         refused=dict(extraction.rejected),
         previous=entry.produced if entry else (),
         written_at=entry.mtime_ns / 1e9 if entry and entry.mtime_ns > 0 else 0.0,
+        size=len(extraction.raw),
+        timings=timings,
     )
     docs = []
-    for doc in extraction.documents:
-        try:
-            docs.append(_prepare(doc, ctx))
-        except Rejected as rejected:
-            if single:
-                raise
-            work.refused[doc.source] = rejected
-    # Written ahead of the claims and the index, so a crash from here on leaves nothing that
-    # the file's next version or its deletion would not release.
-    ctx.ledger.plan(path, [(doc.source, doc.doc_id) for doc in docs])
-    for doc in docs:
-        claim = ctx.contents.claim(doc.doc_id, doc.source)
-        if claim.is_owner:
-            work.owners.append(doc)
-        else:
-            # The content is (being) indexed from another source: recorded on it for the
-            # whole batch at once (_record_duplicates).
-            work.duplicates.append((doc, claim.owner))
+    with _timed(timings, "clean"):
+        for doc in extraction.documents:
+            try:
+                docs.append(_prepare(doc, ctx))
+            except Rejected as rejected:
+                if single:
+                    raise
+                work.refused[doc.source] = rejected
+    with _timed(timings, "dedupe"):
+        # Written ahead of the claims and the index, so a crash from here on leaves nothing
+        # that the file's next version or its deletion would not release.
+        ctx.ledger.plan(path, [(doc.source, doc.doc_id) for doc in docs])
+        for doc in docs:
+            claim = ctx.contents.claim(doc.doc_id, doc.source)
+            if claim.is_owner:
+                work.owners.append(doc)
+            else:
+                # The content is (being) indexed from another source: recorded on it for
+                # the whole batch at once (_record_duplicates).
+                work.duplicates.append((doc, claim.owner))
     return work
 
 
@@ -327,7 +371,7 @@ def _sources(ctx: Context, doc_id: str) -> list[str]:
     return sorted(printable(s) for s in ctx.contents.sources(doc_id))
 
 
-def _record_duplicates(works: list[FileWork], ctx: Context) -> None:
+def _record_duplicates(works: list[FileWork], ctx: Context, result: BatchResult) -> None:
     """Write the batch's new sources onto the documents they duplicate, then the ledger.
 
     A document still being indexed by another batch gets its sources from that batch, which
@@ -347,6 +391,16 @@ def _record_duplicates(works: list[FileWork], ctx: Context) -> None:
         )
         work.outcomes[doc.source] = FileState.DUPLICATE
         work.produced.append((doc.source, doc.doc_id))
+        _event(
+            ctx,
+            result,
+            doc.source,
+            FileState.DUPLICATE,
+            doc_id=doc.doc_id,
+            duplicate_of=printable(owner),
+            site=doc.site,
+            format=doc.format,
+        )
 
 
 def _enrich_all(
@@ -417,6 +471,16 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
         ctx.ledger.finish(doc.source, FileState.INDEXED, doc_id=doc.doc_id, raw_hash=work.raw_hash)
         work.outcomes[doc.source] = FileState.INDEXED
         work.produced.append((doc.source, doc.doc_id))
+        _event(
+            ctx,
+            result,
+            doc.source,
+            FileState.INDEXED,
+            work,
+            doc_id=doc.doc_id,
+            site=doc.site,
+            format=doc.format,
+        )
     # The index follows the file: what it may have delivered before and this version does
     # not (changed content, a removed JSON item, a refused document) loses this source.
     stale = (set(work.previous) | _planned(work)) - set(work.produced)
@@ -431,6 +495,7 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
             ctx.ledger.quarantine(work.path, why.reason, why.detail)
             result.states[work.path] = FileState.QUARANTINED
             result.reasons[work.path] = why.reason
+            _event(ctx, result, work.path, FileState.QUARANTINED, work, reason=why.reason)
             log.warning("file_quarantined", path=work.path, reason=why.reason)
         else:
             result.states[work.path] = work.outcomes[work.path]
@@ -439,6 +504,7 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
         ctx.ledger.quarantine(source, why.reason, why.detail)
         work.outcomes[source] = FileState.QUARANTINED
         result.reasons[source] = why.reason
+        _event(ctx, result, source, FileState.QUARANTINED, reason=why.reason, detail=why.detail)
         log.warning("item_quarantined", source=source, reason=why.reason, detail=why.detail)
     counts = Counter(str(state) for state in work.outcomes.values())
     summary = ", ".join(f"{state}: {n}" for state, n in sorted(counts.items()))
@@ -452,6 +518,7 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
         ctx.ledger.quarantine(work.path, why.reason, why.detail)
         result.states[work.path] = FileState.QUARANTINED
         result.reasons[work.path] = why.reason
+        _event(ctx, result, work.path, FileState.QUARANTINED, work, reason=why.reason)
         log.warning("file_quarantined", path=work.path, reason=why.reason)
 
 
@@ -487,13 +554,16 @@ def release_source(ctx: Context, source: str, doc_id: str) -> None:
 
 def forget_files(paths: list[str], ctx: Context) -> dict[str, FileState]:
     """Files deleted from the inbox: release what they delivered; returns their new state."""
-    states: dict[str, FileState] = {}
+    result = BatchResult()
     for path in paths:
         entry = ctx.ledger.get(path)
         if entry is None or Path(path).exists() or entry.state == FileState.DELETED:
             continue  # unknown, back again (the next scan queues it), or done already
         released = _release_all(ctx, path)
-        ctx.ledger.finish(path, FileState.DELETED, last_error="the file was deleted from the inbox")
-        states[path] = FileState.DELETED
+        why = "the file was deleted from the inbox"
+        ctx.ledger.finish(path, FileState.DELETED, last_error=why)
+        result.states[path] = FileState.DELETED
+        _event(ctx, result, path, FileState.DELETED, detail=why)
         log.info("file_deleted", path=path, released=released)
-    return states
+    ctx.sink.write_events(ctx.config.index_prefix, result.events)
+    return result.states

@@ -26,6 +26,10 @@ class PipelineConfig:
     json_fields: Mapping[str, Sequence[str]] = field(default_factory=dict)
     enrichers: Sequence[str] = ()
     max_attempts: int = 3
+    index_prefix: str = "dropsift"
+    """Names the outcomes index (`<prefix>-events`) the batch's records go to."""
+    worker: str = ""
+    """Who processed it (host and process), recorded with each outcome."""
     lease_seconds: float = 300.0
     """How long a file stays leased to a task that died holding it: the task time limit."""
 

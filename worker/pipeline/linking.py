@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from tasks.document import Document
@@ -13,13 +15,22 @@ if TYPE_CHECKING:
     from worker.pipeline.batch import FileWork
 
 
-def link(works: list[FileWork], ctx: Context) -> None:
+Timer = Callable[[str], AbstractContextManager[None]]
+
+
+def link(works: list[FileWork], ctx: Context, timed: Timer = lambda _: nullcontext()) -> None:
     """Give each document of the batch its cluster and its story."""
-    bodies = {doc.doc_id: doc.body for work in works for doc in work.owners}
-    # Canonicals read from the index for this batch: each one once, whatever its copies.
-    indexed: dict[str, dict[str, Any]] = {}
-    for work in works:
-        work.owners = [_cluster(doc, bodies, indexed, ctx) for doc in work.owners]
+    with timed("neardup"):
+        bodies = {doc.doc_id: doc.body for work in works for doc in work.owners}
+        # Canonicals read from the index for this batch: each one once, whatever its copies.
+        indexed: dict[str, dict[str, Any]] = {}
+        for work in works:
+            work.owners = [_cluster(doc, bodies, indexed, ctx) for doc in work.owners]
+    with timed("story"):
+        _stories(works, indexed, ctx)
+
+
+def _stories(works: list[FileWork], indexed: dict[str, dict[str, Any]], ctx: Context) -> None:
     owners = [doc for work in works for doc in work.owners]
     # A near-copy belongs to its canonical's story; the others are matched on entities.
     stories = {
