@@ -21,6 +21,7 @@ from worker import compose, stack
 from worker.ingest import IngestReport
 from worker.logs import configure_logging
 from worker.pipeline.states import FileState
+from worker.privileges import RunAs, worker_run_as
 from worker.settings import PROJECT_ROOT, Settings, get_settings
 
 cli = typer.Typer(
@@ -321,12 +322,16 @@ def status() -> None:
 # --- the main job -------------------------------------------------------------------------
 
 
-def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+def _spawn(
+    args: list[str], env: dict[str, str], run_as: RunAs | None = None
+) -> subprocess.Popen[bytes]:
+    options = run_as.popen_options() if run_as else {}
+    return subprocess.Popen(  # type: ignore[call-overload]
         [sys.executable, "-m", "worker.cli", *args],
-        env=env,
+        env=run_as.env(env) if run_as else env,
         cwd=PROJECT_ROOT,
         start_new_session=True,
+        **options,
     )
 
 
@@ -407,7 +412,12 @@ def up(
         f"{services['elasticsearch']} at {settings.es_url}"
     )
     env = {**os.environ}
-    children = [_spawn(["worker"], env), _spawn(["api"], env)]
+    # Started as root, the Celery worker runs as the stack's unprivileged user when it can.
+    run_as = worker_run_as(settings.es_run_user, settings.state_dir, PROJECT_ROOT)
+    if os.geteuid() == 0:
+        who = run_as.user.pw_name if run_as else "root (see the worker_runs_as_root event)"
+        out.print(f"worker runs as {who}")
+    children = [_spawn(["worker"], env, run_as), _spawn(["api"], env)]
     stop = threading.Event()
     watcher = _WatcherThread(settings, stop)
     failed = False
