@@ -81,10 +81,11 @@ def compiler_command(
     for java in javas:
         if java.javac and java.major >= release:
             return [str(java.home / "bin" / "javac"), "--release", str(release)]
-    runners = [j for j in javas if j.major >= max(release, 21)]
+    # ecj 3.42 runs on Java 17+; it compiles against the running Java's class library.
+    runners = [j for j in javas if j.major >= release]
     if not runners or fetch_ecj is None:
         raise PluginError(
-            f"no javac for Java {release} and no Java 21+ to run the Eclipse compiler: "
+            f"no javac for Java {release} and no Java {release}+ to run the Eclipse compiler: "
             "install a JDK (Debian: openjdk-17-jdk-headless) or set DROPSIFT_ES_JAVA_HOME to one"
         )
     ecj = fetch_ecj()

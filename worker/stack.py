@@ -254,7 +254,7 @@ def _mvn_copy(artifact: str, cache: Path, target: Path, what: str) -> Path:
             "-B",
             "dependency:copy",
             f"-Dartifact={artifact}",
-            f"-DoutputDirectory={cache}",
+            f"-DoutputDirectory={cache.resolve()}",
             "-Dmdep.useBaseVersion=true",
         ],
         capture_output=True,

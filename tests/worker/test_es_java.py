@@ -116,8 +116,13 @@ def test_the_compiler_is_a_javac_for_the_release_else_ecj() -> None:
         "-target",
         "21",
     ]
-    with pytest.raises(PluginError, match="no javac for Java 17"):
-        compiler_command([JRE_17], 17, lambda: ecj)
+    assert compiler_command([JRE_17], 17, lambda: ecj)[:3] == [
+        "/opt/jre17/bin/java",
+        "-jar",
+        str(ecj),
+    ]
+    with pytest.raises(PluginError, match="no javac for Java 21"):
+        compiler_command([JRE_17], 21, lambda: ecj)
 
 
 def test_the_descriptor_pins_the_elasticsearch_version_and_the_source_hash() -> None:
