@@ -9,7 +9,7 @@ scripts/bootstrap.sh
 
 dropsift=.venv/bin/dropsift
 es8_url=http://127.0.0.1:9219
-es8=(env DROPSIFT_STATE_DIR=.dropsift/es8 DROPSIFT_ES_VERSION=8.19.21 DROPSIFT_ES_URL=$es8_url)
+es8=(env DROPSIFT_STATE_DIR=$PWD/.dropsift/es8 DROPSIFT_ES_VERSION=8.19.21 DROPSIFT_ES_URL=$es8_url)
 stop=()
 cleanup() { for command in "${stop[@]}"; do $command || true; done; }
 trap cleanup EXIT

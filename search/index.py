@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import structlog
-from elasticsearch import BadRequestError, Elasticsearch
+from elasticsearch import ApiError, BadRequestError, Elasticsearch
 
 from search.mapping import MAPPING_VERSION, MAPPINGS, SETTINGS
 
@@ -98,7 +98,11 @@ def english_analysis(es: Elasticsearch) -> str | None:
         return None
     modules: set[str] = set()
     plugins: set[str] = set()
-    for node in es.nodes.info(metric="plugins")["nodes"].values():
+    try:
+        nodes = es.nodes.info(metric="plugins")["nodes"]
+    except ApiError:  # a user without the monitor privilege: the filters work, that is enough
+        return "the cluster"
+    for node in nodes.values():
         modules |= {m["name"] for m in node.get("modules", [])}
         plugins |= {p["name"] for p in node.get("plugins", [])}
     if "analysis-common" in modules:

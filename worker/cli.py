@@ -76,14 +76,14 @@ def _stack_up(settings: Settings) -> dict[str, str]:
     from search.index import ensure_index, needs_reindex
 
     es = stack.es_client(settings, timeout=120)
-    _say_es(settings, es)
+    _say_es(settings, es, started["elasticsearch"])
     ensure_index(es, settings.alias)
     if needs_reindex(es, settings.alias):
         _reindex(settings, es, drop_old=True)
     return started
 
 
-def _say_es(settings: Settings, es: Elasticsearch) -> None:
+def _say_es(settings: Settings, es: Elasticsearch, how: str) -> None:
     """Which Elasticsearch answers and where its English analysis comes from; loud if not 9."""
     from search.index import english_analysis
 
@@ -93,11 +93,11 @@ def _say_es(settings: Settings, es: Elasticsearch) -> None:
         f"elasticsearch {version} at {settings.es_url}; English analysis: "
         f"{analysis or '[red]none[/red]'}"
     )
-    if int(version.split(".")[0]) < 9:
+    explicit = "es_version" in settings.model_fields_set
+    if int(version.split(".")[0]) < 9 and how == "started" and not explicit:
         out.print(
             f"[bold yellow]Elasticsearch {version}, not 9.x[/bold yellow]: no Java 21+ with "
-            "jdk.incubator.vector was found for the local stack (or this one was already "
-            "running); see the README's local stack section"
+            "jdk.incubator.vector was found (see the README's local stack section)"
         )
     if analysis is None:
         out.print(

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 import redis
 import structlog
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 from redis.exceptions import BusyLoadingError
 
 from worker import analysis_plugin
@@ -199,8 +199,9 @@ def _traversable_by_others(path: Path) -> bool:
 
 
 def es_dir(settings: Settings) -> Path:
-    """Where the Elasticsearch install, config, data and logs live."""
-    base = settings.state_dir
+    """Where the Elasticsearch install, config, data and logs live (an absolute path: the
+    node is started from inside it)."""
+    base = settings.state_dir.resolve()
     if os.geteuid() == 0 and not _traversable_by_others(base.parent):
         # Elasticsearch runs as an unprivileged user that could not reach a folder under
         # a private home: keep its files in a system location instead.
@@ -223,8 +224,11 @@ def es_client(settings: Settings, timeout: float = 5) -> Elasticsearch:
 
 def es_version_running(es: Elasticsearch) -> str:
     """The version of the node that answers (the integ-test-zip has no `GET /`)."""
-    nodes = es.nodes.info(node_id="_local", metric="settings")["nodes"]
-    return str(next(iter(nodes.values()))["version"])
+    try:
+        nodes = es.nodes.info(node_id="_local", metric="settings")["nodes"]
+        return str(next(iter(nodes.values()))["version"])
+    except ApiError:  # a user without the monitor privilege: ask the root endpoint
+        return str(es.info()["version"]["number"])
 
 
 def es_health(settings: Settings) -> str | None:
