@@ -115,7 +115,7 @@ def _missing(es_version: str, javas: list[Java]) -> str:
 
 def candidate_homes(explicit: Path | None) -> list[Path]:
     """Java homes to try, in order: DROPSIFT_ES_JAVA_HOME alone when set, else JAVA_HOME,
-    the `java` on PATH, then the JDKs under /usr/lib/jvm (newest name first)."""
+    the `java` on PATH, then the JDKs under /usr/lib/jvm (by name, descending)."""
     if explicit is not None:
         return [explicit]
     homes: list[Path] = []

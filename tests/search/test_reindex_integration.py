@@ -13,6 +13,7 @@ from search.index import alias_indices, concrete_name, drop_all, ensure_index, n
 from search.indexer import bulk_index
 from search.mapping import MAPPING_VERSION, MAPPINGS
 from search.reindex import reindex
+from tests.worker.test_cli_integration import dropsift
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -134,3 +135,19 @@ def test_reindex_drops_the_old_index_when_the_counts_agree(
     assert report.source_count == report.target_count == DOCS
     assert not es.indices.exists(index=concrete_name(alias, MAPPING_VERSION - 1))
     assert alias_indices(es, alias) == [concrete_name(alias)]
+
+
+def test_the_reindex_command_swaps_and_reports_the_counts(
+    es: Elasticsearch, old_version: str, service_env: dict[str, str]
+) -> None:
+    alias = old_version
+    prefix = alias.removesuffix("-docs")
+    env = {**service_env, "DROPSIFT_INDEX_PREFIX": prefix}
+    result = dropsift("reindex", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    said = " ".join(result.stdout.split())  # rich wraps long lines
+    assert f"{DOCS} documents copied" in said
+    assert f"counts {DOCS} (old) / {DOCS} (new)" in said
+    assert alias_indices(es, alias) == [concrete_name(alias)]
+    again = dropsift("reindex", env=env)
+    assert "nothing to do" in again.stdout
