@@ -8,9 +8,32 @@ cd "$(dirname "$0")/.."
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v mvn >/dev/null || need+=(maven)
-# Elasticsearch 8.19 runs on Java 17 or newer.
-if ! { command -v java >/dev/null && java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])'; }; then
-  need+=(openjdk-17-jre-headless)
+# Elasticsearch 9 runs on Java 21+ with the jdk.incubator.vector module, looked for where
+# `dropsift stack up` looks. Debian 12 offers Java 17 only: without a Java 21, its JDK
+# (javac builds the analysis plugin) runs the 8.19 fallback.
+java_major() {  # the Java release of a home, 0 when it has none or lacks the vector module
+  local props
+  props=$("$1/bin/java" -XshowSettings:properties --list-modules 2>&1) || { echo 0; return; }
+  grep -q '^jdk.incubator.vector@' <<<"$props" || { echo 0; return; }
+  sed -n 's/.*java.specification.version = \([0-9]*\).*/\1/p' <<<"$props" | head -1
+}
+if [ -n "${DROPSIFT_ES_JAVA_HOME:-}" ]; then
+  homes=("$DROPSIFT_ES_JAVA_HOME")  # set, it is the only candidate
+else
+  homes=("${JAVA_HOME:-}")
+  command -v java >/dev/null && homes+=("$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")")
+  homes+=(/usr/lib/jvm/*)
+fi
+java21="" jdk17=""
+for home in "${homes[@]}"; do
+  [ -n "$home" ] && [ -x "$home/bin/java" ] || continue
+  major=$(java_major "$home")
+  if [ "${major:-0}" -ge 21 ]; then java21=$home; break; fi
+  if [ "${major:-0}" -ge 17 ] && [ -x "$home/bin/javac" ]; then jdk17=$home; fi
+done
+if [ -z "$java21" ]; then
+  echo "no Java 21+ with jdk.incubator.vector: the local stack will run Elasticsearch 8.19, not 9.x" >&2
+  [ -n "$jdk17" ] || need+=(openjdk-17-jdk-headless)
 fi
 if ((${#need[@]})); then
   sudo=""

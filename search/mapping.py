@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-MAPPING_VERSION = 3
+MAPPING_VERSION = 4
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
+# Searched text: English analysis (stemmed), with an unstemmed `exact` subfield so exact
+# matches can rank first and phrases match word for word.
+_EXACT = {"type": "text", "analyzer": "dropsift_exact"}
+_ENGLISH = {"type": "text", "analyzer": "dropsift_english"}
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
         "doc_id": {"type": "keyword"},
-        "title": {"type": "text", "fields": {"keyword": _KEYWORD}},
+        "title": {**_ENGLISH, "fields": {"exact": _EXACT, "keyword": _KEYWORD}},
         "title_from": {"type": "keyword"},
-        "body": {"type": "text"},
+        "body": {**_ENGLISH, "fields": {"exact": _EXACT}},
         "format": {"type": "keyword"},
         "sources": _KEYWORD,
         "section": _KEYWORD,
@@ -49,6 +53,39 @@ SETTINGS: dict[str, Any] = {
     # Near-real-time: a document is searchable about a second after it is indexed,
     # without each bulk request forcing a refresh.
     "refresh_interval": "1s",
+    # Only names Elasticsearch's analysis-common module defines (full distributions have
+    # it; the local integ-test-zip gets them from the dropsift-analysis plugin), so this one
+    # mapping works on both. `lowercase`, `stop` and the `standard` tokenizer are core.
+    "analysis": {
+        "filter": {
+            # "Zelensky's" and "Zelensky’s" are indexed as "zelensky".
+            "dropsift_possessive": {"type": "stemmer", "language": "possessive_english"},
+            # Porter: "talks" and "talk" -> "talk", "negotiation" and "negotiator" -> "negoti".
+            "dropsift_stemmer": {"type": "stemmer", "language": "english"},
+            # Stop words out of the stemmed field only: "the" and "of" add nothing to its
+            # scores; phrases, which need them, run on the exact subfield.
+            "dropsift_stop": {"type": "stop", "stopwords": "_english_"},
+        },
+        "analyzer": {
+            "dropsift_english": {
+                "type": "custom",
+                "tokenizer": "standard",
+                "filter": [
+                    "dropsift_possessive",
+                    "lowercase",
+                    "asciifolding",
+                    "dropsift_stop",
+                    "dropsift_stemmer",
+                ],
+            },
+            # Word for word, but "café" matches "cafe" and case does not matter.
+            "dropsift_exact": {
+                "type": "custom",
+                "tokenizer": "standard",
+                "filter": ["lowercase", "asciifolding"],
+            },
+        },
+    },
 }
 
 # Fields the search API offers as facets (keyword fields only).

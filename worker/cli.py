@@ -13,6 +13,7 @@ from typing import Annotated
 
 import structlog
 import typer
+from elasticsearch import Elasticsearch
 from rich.console import Console
 from rich.table import Table
 
@@ -52,13 +53,94 @@ def _stack_up(settings: Settings) -> dict[str, str]:
     except stack.StackError as exc:
         out.print(f"[red]Cannot start the stack:[/red] {exc}")
         raise typer.Exit(1) from exc
-    sink = compose.index_sink(settings)
+    from search.index import needs_reindex
+
+    es = stack.es_client(settings, timeout=120)
+    _say_es(settings, es, started["elasticsearch"])
+    sink = compose.index_sink(settings, es)
     sink.ensure()
+    if needs_reindex(es, settings.alias):
+        _reindex(settings, es, drop_old=True)
     sink.ensure_events(settings.index_prefix)
     return started
 
 
+def _say_es(settings: Settings, es: Elasticsearch, how: str) -> None:
+    """Which Elasticsearch answers and where its English analysis comes from; loud if not 9."""
+    from search.index import english_analysis
+
+    version = stack.es_version_running(es)
+    analysis = english_analysis(es)
+    out.print(
+        f"elasticsearch {version} at {settings.es_url}; English analysis: "
+        f"{analysis or '[red]none[/red]'}"
+    )
+    explicit = "es_version" in settings.model_fields_set
+    if int(version.split(".")[0]) < 9 and how == "started" and not explicit:
+        out.print(
+            f"[bold yellow]Elasticsearch {version}, not 9.x[/bold yellow]: no Java 21+ with "
+            "jdk.incubator.vector was found (see the README's local stack section)"
+        )
+    if analysis is None:
+        out.print(
+            "[red]This Elasticsearch has no `stemmer`/`asciifolding` filters[/red]: a full "
+            "distribution has them (analysis-common); a local one started by an older "
+            "dropsift needs `dropsift stack down && dropsift stack up`"
+        )
+        raise typer.Exit(1)
+
+
+def _reindex(settings: Settings, es: Elasticsearch, drop_old: bool) -> None:
+    """Run the copy with a progress bar and print the outcome; exit 1 if counts differ."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from search.reindex import reindex
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=out,
+        disable=not out.is_terminal,
+    ) as bar:
+        task = bar.add_task(f"reindexing {settings.alias}", total=None)
+        report = reindex(
+            es,
+            settings.alias,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            drop_old=drop_old,
+        )
+    if not report.swapped:
+        out.print(f"{settings.alias} is already on {report.target}: nothing to do")
+        return
+    out.print(
+        f"{settings.alias}: {report.source} -> {report.target}, {report.copied} documents "
+        f"copied in {report.seconds:.1f}s, {report.caught_up} caught up and "
+        f"{report.deleted} deleted after the swap; counts {report.source_count} (old) / "
+        f"{report.target_count} (new)"
+    )
+    if report.rejected:
+        out.print(f"[red]{len(report.rejected)} documents refused by the new mapping[/red]")
+    if report.source_count != report.target_count or report.rejected:
+        out.print(f"[red]counts differ: {report.source} is kept[/red]")
+        raise typer.Exit(1)
+
+
 # --- stack --------------------------------------------------------------------------------
+
+
+@cli.command("reindex")
+def reindex_command(
+    keep_old: Annotated[bool, typer.Option(help="keep the old index after the swap")] = False,
+) -> None:
+    """Copy the documents into the current index version, then swap the alias (no downtime)."""
+    from search.index import ensure_index
+
+    settings = _settings()
+    es = stack.es_client(settings, timeout=120)
+    ensure_index(es, settings.alias)
+    _reindex(settings, es, drop_old=not keep_old)
 
 
 @stack_cli.command("up")

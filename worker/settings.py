@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from worker.es_java import ES_DEFAULT_VERSION
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -80,9 +82,12 @@ class Settings(BaseSettings):
     bulk_backoff_max_seconds: float = Field(default=30.0, gt=0)
 
     # Local stack
-    es_version: str = "8.19.21"
+    es_version: str = ES_DEFAULT_VERSION
+    """Set explicitly, a requirement; left alone, the 8.19 fallback runs without Java 21+."""
     es_heap: str = "1g"
     es_java_home: Path | None = None
+    """The Java for the local Elasticsearch; unset, the first fit of JAVA_HOME, the `java`
+    on PATH and the JDKs under /usr/lib/jvm."""
     es_run_user: str = "dropsift"
     """Unprivileged user that runs Elasticsearch when dropsift is started as root."""
 

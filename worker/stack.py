@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import re
 import shutil
 import signal
 import stat
@@ -21,16 +20,18 @@ from urllib.parse import urlparse
 
 import redis
 import structlog
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 from redis.exceptions import BusyLoadingError
 
+from worker import analysis_plugin
+from worker.analysis_plugin import ECJ_ARTIFACT
+from worker.es_java import Choice, Java, NoJava, choose_for
 from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _ES_ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
-_JAVA_VERSION = re.compile(r'version "(\d+)')
 
 
 class StackError(RuntimeError):
@@ -198,8 +199,9 @@ def _traversable_by_others(path: Path) -> bool:
 
 
 def es_dir(settings: Settings) -> Path:
-    """Where the Elasticsearch install, config, data and logs live."""
-    base = settings.state_dir
+    """Where the Elasticsearch install, config, data and logs live (an absolute path: the
+    node is started from inside it)."""
+    base = settings.state_dir.resolve()
     if os.geteuid() == 0 and not _traversable_by_others(base.parent):
         # Elasticsearch runs as an unprivileged user that could not reach a folder under
         # a private home: keep its files in a system location instead.
@@ -213,6 +215,15 @@ def es_client(settings: Settings, timeout: float = 5) -> Elasticsearch:
     return client(settings, timeout)
 
 
+def es_version_running(es: Elasticsearch) -> str:
+    """The version of the node that answers (the integ-test-zip has no `GET /`)."""
+    try:
+        nodes = es.nodes.info(node_id="_local", metric="settings")["nodes"]
+        return str(next(iter(nodes.values()))["version"])
+    except ApiError:  # a user without the monitor privilege: ask the root endpoint
+        return str(es.info()["version"]["number"])
+
+
 def es_health(settings: Settings) -> str | None:
     """The cluster status colour, or None when nothing answers."""
     try:
@@ -221,28 +232,26 @@ def es_health(settings: Settings) -> str | None:
         return None
 
 
-def fetch_es_zip(settings: Settings) -> Path:
-    """The distribution zip, fetched once from Maven Central with `mvn dependency:copy`."""
-    cache = settings.state_dir / "cache"
-    target = cache / f"elasticsearch-{settings.es_version}.zip"
+def _mvn_copy(artifact: str, cache: Path, target: Path, what: str) -> Path:
+    """One artifact from Maven Central into the cache, with `mvn dependency:copy`."""
     if target.exists():
         return target
     mvn = shutil.which("mvn")
     if mvn is None:
         raise StackError(
-            "Maven is needed once to fetch Elasticsearch: `apt-get install maven`, or put "
-            f"elasticsearch-{settings.es_version}.zip (integ-test-zip) at {target}"
+            f"Maven is needed once to fetch {what}: `apt-get install maven`, or put "
+            f"{artifact} at {target}"
         )
     cache.mkdir(parents=True, exist_ok=True)
-    log.info("stack_fetching", service="elasticsearch", version=settings.es_version)
+    log.info("stack_fetching", artifact=artifact)
     result = subprocess.run(
         [
             mvn,
             "-q",
             "-B",
             "dependency:copy",
-            f"-Dartifact={_ES_ARTIFACT.format(version=settings.es_version)}",
-            f"-DoutputDirectory={cache}",
+            f"-Dartifact={artifact}",
+            f"-DoutputDirectory={cache.resolve()}",
             "-Dmdep.useBaseVersion=true",
         ],
         capture_output=True,
@@ -251,34 +260,33 @@ def fetch_es_zip(settings: Settings) -> Path:
     )
     if result.returncode != 0 or not target.exists():
         raise StackError(
-            f"mvn could not fetch Elasticsearch {settings.es_version}:\n"
-            f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            f"mvn could not fetch {artifact}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
         )
     return target
 
 
-def java_home(settings: Settings) -> Path:
-    """A Java 17+ runtime for Elasticsearch 8.19 (it ships no JDK in this distribution)."""
-    candidates: list[Path] = []
-    if settings.es_java_home:
-        candidates.append(settings.es_java_home)
-    if os.environ.get("JAVA_HOME"):
-        candidates.append(Path(os.environ["JAVA_HOME"]))
-    java = shutil.which("java")
-    if java:
-        candidates.append(Path(java).resolve().parent.parent)
-    for home in candidates:
-        binary = home / "bin" / "java"
-        if not binary.exists():
-            continue
-        out = subprocess.run([str(binary), "-version"], capture_output=True, text=True).stderr
-        match = _JAVA_VERSION.search(out)
-        if match and int(match.group(1)) >= 17:
-            return home
-    raise StackError(
-        "Elasticsearch needs Java 17 or newer: `apt-get install openjdk-17-jre-headless`, "
-        "or set DROPSIFT_ES_JAVA_HOME"
-    )
+def fetch_es_zip(settings: Settings, version: str) -> Path:
+    """The distribution zip, fetched once from Maven Central."""
+    cache = settings.state_dir / "cache"
+    artifact = _ES_ARTIFACT.format(version=version)
+    return _mvn_copy(artifact, cache, cache / f"elasticsearch-{version}.zip", "Elasticsearch")
+
+
+def fetch_ecj(settings: Settings) -> Path:
+    """Eclipse's Java compiler, for machines with a Java runtime but no javac."""
+    cache = settings.state_dir / "cache"
+    name = ECJ_ARTIFACT.split(":")
+    return _mvn_copy(ECJ_ARTIFACT, cache, cache / f"{name[1]}-{name[2]}.jar", "a Java compiler")
+
+
+def choose_es(settings: Settings) -> tuple[Choice, list[Java]]:
+    """The Elasticsearch version and the Java for it (the 8.19 fallback said loudly)."""
+    # DROPSIFT_ES_VERSION set explicitly is a requirement; the default is a preference.
+    requested = settings.es_version if "es_version" in settings.model_fields_set else None
+    try:
+        return choose_for(requested, settings.es_java_home)
+    except NoJava as exc:
+        raise StackError(str(exc)) from exc
 
 
 def _run_user(settings: Settings) -> pwd.struct_passwd | None:
@@ -302,10 +310,10 @@ def _run_user(settings: Settings) -> pwd.struct_passwd | None:
         return pwd.getpwnam(settings.es_run_user)
 
 
-def _install_es(settings: Settings, folder: Path) -> Path:
-    home = folder / f"elasticsearch-{settings.es_version}"
+def _install_es(settings: Settings, folder: Path, version: str) -> Path:
+    home = folder / f"elasticsearch-{version}"
     if not (home / "bin" / "elasticsearch").exists():
-        archive = fetch_es_zip(settings)
+        archive = fetch_es_zip(settings, version)
         folder.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
@@ -317,18 +325,33 @@ def _install_es(settings: Settings, folder: Path) -> Path:
     return home
 
 
+def transport_port(http_port: int) -> int:
+    """The node's transport port: beside its HTTP port, so each local node has its own."""
+    return http_port + 100
+
+
 def es_up(settings: Settings, wait: float = 180.0) -> str:
     """Reuse or start Elasticsearch; returns "reused" or "started"."""
     if es_health(settings) in {"green", "yellow"}:
         return "reused"
     host, port = _local(settings.es_url)
     folder = es_dir(settings)
-    home = _install_es(settings, folder)
-    jdk = java_home(settings)
+    choice, javas = choose_es(settings)
+    version = choice.es_version
+    home = _install_es(settings, folder, version)
     user = _run_user(settings)
-    config, data, logs = folder / "config", folder / "data", folder / "logs"
+    # Each version its own config (their jvm.options differ); the data folder is shared,
+    # so documents survive the move from 8.19 to 9.x (then reindexed to the new mapping).
+    config, data, logs = folder / f"config-{version}", folder / "data", folder / "logs"
     if not config.exists():
         shutil.copytree(home / "config", config)
+    try:
+        plugin = analysis_plugin.build(
+            home, version, javas, settings.state_dir / "cache", lambda: fetch_ecj(settings)
+        )
+        analysis_plugin.install(home, config, plugin, choice.java)
+    except analysis_plugin.PluginError as exc:
+        raise StackError(str(exc)) from exc
     for sub in (data, logs):
         sub.mkdir(parents=True, exist_ok=True)
     pid_file = folder / "es.pid"
@@ -345,7 +368,7 @@ def es_up(settings: Settings, wait: float = 180.0) -> str:
             os.chown(path, user.pw_uid, user.pw_gid)
     env = {
         **os.environ,
-        "ES_JAVA_HOME": str(jdk),
+        "ES_JAVA_HOME": str(choice.java.home),
         "ES_PATH_CONF": str(config),
         "ES_JAVA_OPTS": f"-Xms{settings.es_heap} -Xmx{settings.es_heap}",
     }
@@ -360,6 +383,8 @@ def es_up(settings: Settings, wait: float = 180.0) -> str:
         "-Ediscovery.type=single-node",
         f"-Enetwork.host={host}",
         f"-Ehttp.port={port or 9200}",
+        # Explicit, so two local nodes never take each other's (9200 -> 9300, 9201 -> 9301).
+        f"-Etransport.port={transport_port(port or 9200)}",
         "-Expack.security.enabled=false",
         f"-Epath.data={data}",
         f"-Epath.logs={logs}",
@@ -368,8 +393,9 @@ def es_up(settings: Settings, wait: float = 180.0) -> str:
     log.info(
         "stack_starting",
         service="elasticsearch",
-        version=settings.es_version,
-        java_home=str(jdk),
+        version=version,
+        java_home=str(choice.java.home),
+        java=choice.java.major,
         user=user.pw_name if user else None,
     )
     started = subprocess.run(
