@@ -20,7 +20,7 @@ import redis
 from elasticsearch import Elasticsearch
 
 from search.indexer import IndexSink
-from search.mapping import MAPPINGS
+from search.mapping import MAPPINGS, SETTINGS
 from tasks.clean import CLEANER_VERSION, clean
 from tasks.dedupe import ContentBusy, ContentRegistry, content_id
 from tasks.extract import read_file
@@ -223,7 +223,9 @@ def test_content_refused_by_elasticsearch_is_released_for_its_next_copy(
     alias = f"{settings.index_prefix}-strict"
     mappings = copy.deepcopy(MAPPINGS)
     mappings["properties"]["word_count"] = {"type": "byte"}
-    es.indices.create(index=f"{alias}-v1", mappings=mappings, aliases={alias: {}})
+    es.indices.create(
+        index=f"{alias}-v1", mappings=mappings, settings=SETTINGS, aliases={alias: {}}
+    )
     try:
         ctx.sink = IndexSink(es, alias)
         first, copy_ = settings.inbox / "first.txt", settings.inbox / "copy.txt"
