@@ -34,7 +34,7 @@ from elasticsearch import Elasticsearch
 from search.client import make_client
 from search.index import drop_all
 from tests.faults.proxy import FaultProxy
-from worker.ledger import Ledger
+from worker.pipeline.ledger import Ledger
 from worker.settings import PROJECT_ROOT, Settings
 
 ES_URL = os.environ.get("DROPSIFT_TEST_ES_URL", "http://127.0.0.1:9200")

@@ -11,7 +11,8 @@ import pytest
 
 from tests.faults.proxy import PASS, SLOW
 from tests.faults.support import Stack, article, env_int, new_marker, scan_index, wait_until
-from worker.celery_app import PROCESS_FILES, create_app
+from worker.celery_app import create_app
+from worker.compose import PROCESS_FILES
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(900)]
 
