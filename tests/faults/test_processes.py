@@ -1,0 +1,155 @@
+"""Fault scenarios of the processes: killed workers and children, a poison file, restarts."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.faults.crashy import POISON_MARKER
+from tests.faults.support import (
+    FAST_ENRICHERS,
+    Process,
+    Stack,
+    article,
+    env_int,
+    new_marker,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
+
+LOAD = env_int("DROPSIFT_FAULT_FILES", 200)
+
+
+def strike_when_busy(stack: Stack, indexed: int, timeout: float = 120.0) -> dict[str, int]:
+    """Wait until `indexed` files are done and a batch is being processed; the states then."""
+
+    def busy() -> dict[str, int] | None:
+        states = stack.count_states()
+        if states.get("indexed", 0) >= indexed and states.get("processing", 0) > 0:
+            return states
+        return None
+
+    return wait_until(busy, timeout, f"{indexed} files indexed and a batch in progress", every=0.05)  # type: ignore[no-any-return]
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def busiest_child(worker: Process) -> int:
+    """The pool child that used the most CPU over a short look: the one running a task."""
+    children = wait_until(worker.children, 30, "the worker's pool children")
+    before = {pid: _cpu_ticks(pid) for pid in children}
+    time.sleep(0.2)
+    return max(children, key=lambda pid: _cpu_ticks(pid) - before[pid])
+
+
+def kill_child_mid_task(stack: Stack, worker: Process, tries: int = 5) -> int:
+    """SIGKILL a pool child while it runs a task (Celery reports the task's worker lost)."""
+    for _ in range(tries):
+        strike_when_busy(stack, 16, timeout=240)
+        child = busiest_child(worker)
+        lost_before = worker.text().count("WorkerLostError")
+        os.kill(child, signal.SIGKILL)
+        with contextlib.suppress(pytest.fail.Exception):
+            wait_until(
+                lambda before=lost_before: worker.text().count("WorkerLostError") > before,
+                5,
+                "the task of the killed child to be reported lost",
+            )
+            return child
+    pytest.fail(f"no kill of {tries} hit a child in the middle of a task")
+
+
+def test_worker_sigkill(stack: Stack) -> None:
+    """SIGKILL the worker (main process and pool) mid-batch, start it again."""
+    worker = stack.worker()
+    stack.watcher()
+    stack.inbox.drop_many(LOAD)
+    states = strike_when_busy(stack, LOAD // 5)
+    worker.kill()
+    worker.start()
+    end = time.monotonic()
+    print(f"killed with {states}")
+    stack.heal("worker-sigkill", end)
+
+
+def test_child_kill(make_stack: Callable[..., Stack]) -> None:
+    """SIGKILL one pool child mid-task, with the full default enrichers (spaCy included)."""
+    stack = make_stack(enrichers=["language", "stats", "summary", "keywords", "entities"])
+    worker = stack.worker()
+    stack.watcher()
+    stack.inbox.drop_many(LOAD)
+    child = kill_child_mid_task(stack, worker)
+    end = time.monotonic()
+    stack.heal("child-kill", end, timeout=240)
+    assert worker.alive()
+    assert child not in worker.children()
+
+
+def test_poison(make_stack: Callable[..., Stack]) -> None:
+    """A file that kills its pool child every time: quarantined as poison, batch-mates indexed."""
+    stack = make_stack(enrichers=[*FAST_ENRICHERS, "tests.faults.crashy:Crashy"])
+    worker = stack.worker()
+    stack.watcher(start=False)
+    # Staged together and renamed in at once, so they travel in one batch.
+    mates = [(f"mate-{i:02d}.txt", new_marker()) for i in range(15)]
+    staged = [(name, stack.inbox.stage(name, article(marker))) for name, marker in mates]
+    poison_marker = new_marker()
+    # In the paragraphs: the first line becomes the title, not the body.
+    poison_text = article(poison_marker).replace(poison_marker, f"{poison_marker} {POISON_MARKER}")
+    staged.append(("poison.txt", stack.inbox.stage("poison.txt", poison_text)))
+    for name, tmp in staged:
+        stack.inbox.place(name, tmp)
+    for name, marker in mates:
+        stack.manifest.files[str(stack.inbox.path(name))] = marker
+    poison = str(stack.inbox.path("poison.txt"))
+    stack.manifest.quarantined[poison] = "poison"
+    stack.processes[-1].start()
+    end = time.monotonic()
+    stack.heal("poison", end)
+    row = stack.ledger([poison])[poison]
+    assert row.attempts <= 4, row  # three deliveries, then quarantined on the fourth
+    assert worker.alive()
+
+
+def test_watcher_downtime(stack: Stack) -> None:
+    """Files that arrive while the watcher is stopped are picked up by its startup scan."""
+    stack.worker()
+    watcher = stack.watcher()
+    stack.inbox.drop_many(10, prefix="before")
+    stack.settle()
+    watcher.stop()
+    arrived = stack.inbox.drop_many(30, prefix="during")
+    time.sleep(3)
+    assert not stack.ledger([str(p) for p in arrived])  # nobody saw them yet
+    watcher.start()
+    end = time.monotonic()
+    stack.heal("watcher-downtime", end)
+
+
+def test_restart_everything(stack: Stack) -> None:
+    """SIGKILL the worker and the watcher mid-run; files keep arriving; start both again."""
+    worker = stack.worker()
+    watcher = stack.watcher()
+    stack.inbox.drop_many(LOAD)
+    strike_when_busy(stack, LOAD // 4)
+    watcher.kill()
+    worker.kill()
+    stack.inbox.drop_many(20, prefix="while-down")
+    time.sleep(2)
+    watcher.start()
+    worker.start()
+    end = time.monotonic()
+    stack.heal("restart-everything", end)
