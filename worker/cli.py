@@ -17,9 +17,9 @@ from elasticsearch import Elasticsearch
 from rich.console import Console
 from rich.table import Table
 
-from search.kibana.install import kibana_cli
 from worker import compose, stack
 from worker.ingest import IngestReport
+from worker.kibana_cli import kibana_cli
 from worker.logs import configure_logging
 from worker.pipeline.states import FileState
 from worker.privileges import RunAs, worker_run_as
