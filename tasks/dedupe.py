@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import redis
@@ -26,10 +27,34 @@ return owner
 """
 
 
-def content_id(body: str) -> str:
-    """SHA-256 of the body with case, Unicode forms and whitespace normalised."""
-    normal = _SPACE.sub(" ", unicodedata.normalize("NFKC", body).casefold()).strip()
-    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
+def content_id(body: str, *, piece_chars: int = 1 << 20) -> str:
+    """SHA-256 of the body with case, Unicode forms and whitespace normalised.
+
+    The hash of `" ".join(NFKC(body).casefold().split())`, fed piece by piece.
+    """
+    digest = hashlib.sha256()
+    first = True
+    for piece in _pieces(body, piece_chars):
+        words = unicodedata.normalize("NFKC", piece).casefold().split()
+        if words:
+            digest.update(("" if first else " ").encode() + " ".join(words).encode("utf-8"))
+            first = False
+    return digest.hexdigest()
+
+
+def _pieces(text: str, size: int) -> Iterator[str]:
+    """`text` in pieces of about `size` characters, each after the first cut before a space.
+
+    A whitespace character composes with nothing before it, so normalising piece by piece
+    gives what normalising the whole does; and no word spans two pieces. Memory follows the
+    piece (normalising a 30 MB body whole peaked at 340 MB).
+    """
+    start = 0
+    while start < len(text):
+        found = _SPACE.search(text, start + size) if start + size < len(text) else None
+        end = found.start() if found else len(text)
+        yield text[start:end]
+        start = end
 
 
 # The reverse, atomic too: drop a source; if it was the owner, hand ownership to a remaining

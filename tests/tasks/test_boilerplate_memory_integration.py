@@ -9,6 +9,7 @@ import redis
 
 from tasks.boilerplate_memory import REASON, SourceBoilerplate
 from tasks.document import Document
+from tests.support.files import tag
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -20,16 +21,6 @@ LONG = (
     "the library, repairs to the old bridge over the river, and a pilot programme of evening "
     "bus services between the villages of the valley."
 )
-
-
-def tag(n: int) -> str:
-    """A word unique to n, in letters."""
-    letters = ""
-    while True:
-        n, rest = divmod(n, 26)
-        letters = chr(97 + rest) + letters
-        if n == 0:
-            return letters
 
 
 def opening(n: int) -> str:
