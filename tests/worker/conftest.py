@@ -98,6 +98,9 @@ def unprivileged_stack(
     finally:
         watcher.stop()
         worker.stop()
+        for name in ("watcher.log", "worker.log"):  # shown when the test fails
+            lines = (tmp_path / name).read_text(errors="replace").splitlines()
+            print(f"--- {name}, last lines ---", *lines[-15:], sep="\n")
         drop_all(es, own.alias)
         keys = list(redis_client.scan_iter(f"{own.index_prefix}*", count=1000))
         redis_client.delete(*keys, f"_kombu.binding.{own.index_prefix}")
