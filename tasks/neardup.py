@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -61,6 +61,7 @@ _DIGIT = re.compile(r"\d")
 # words, so "incident.The" is two.
 _WORD = re.compile(r"[^\W_]+")
 _TOKEN = re.compile(r"\S+")  # what str.split() splits into
+_LIST_TOKENS_UP_TO = 1 << 20  # characters
 
 U64Array = npt.NDArray[np.uint64]
 
@@ -97,10 +98,16 @@ def _token_hashes_of(token: str) -> tuple[int, ...]:
     return found
 
 
+def _lazy_tokens(text: str) -> Iterator[str]:
+    """What text.split() gives, one token at a time."""
+    return (m.group() for m in _TOKEN.finditer(text))
+
+
 def shingle_array(text: str) -> U64Array:
     """64-bit hashes of the word 5-grams of `text` (duplicates kept)."""
-    # Tokens one at a time: text.split() would list them all first (250 MB for a 30 MB body).
-    tokens = (m.group() for m in _TOKEN.finditer(text))
+    # A big body's tokens one at a time: text.split() would list them all first (250 MB for
+    # a 30 MB body); for an article's few thousand, listing them is the faster way.
+    tokens = text.split() if len(text) <= _LIST_TOKENS_UP_TO else _lazy_tokens(text)
     hashes = np.fromiter(chain.from_iterable(map(_token_hashes_of, tokens)), dtype=np.uint64)
     if not hashes.size:
         return hashes

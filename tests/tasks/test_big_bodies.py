@@ -9,7 +9,7 @@ import numpy as np
 from tasks.enrichers.keywords import MAX_CHARS, keywords
 from tasks.enrichers.language import detect_language
 from tasks.enrichers.stats import word_count
-from tasks.neardup import _A, _B, _TOP32, array_signature, shingle_array
+from tasks.neardup import _A, _B, _TOP32, _lazy_tokens, array_signature, shingle_array
 from tests.support.files import big_text
 
 
@@ -22,6 +22,11 @@ def test_a_signature_in_blocks_is_the_signature_of_all_the_shingles_at_once() ->
     x ^= x >> np.uint64(31)
     at_once = ((np.multiply.outer(x, _A) + _B) >> _TOP32).min(axis=0)
     assert array_signature(hashes) == tuple(at_once.tolist())
+
+
+def test_a_big_body_is_tokenised_as_str_split_does() -> None:
+    text = " a\u00a0b\u2003c\u3000d\te\nf\x1cg\u2028h\u200bi  ﬁj\u0085k " * 1000
+    assert list(_lazy_tokens(text)) == text.split()
 
 
 def _peak_mib(step: object, *args: object) -> float:
