@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import os
+import stat
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from charset_normalizer import from_bytes
 
@@ -158,6 +161,34 @@ EXTRACTORS: dict[str, Extractor] = {
 }
 
 
+# What opening a path can meet that no retry changes: a symlink loop, a socket, a folder.
+_NOT_A_FILE = frozenset({errno.ELOOP, errno.ENXIO, errno.ENODEV, errno.EISDIR, errno.ENAMETOOLONG})
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a device file"
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """The file opened for reading; Rejected("unreadable") for what is not a regular file."""
+    try:
+        # Non-blocking, so a named pipe with no writer does not hang the worker on open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno in _NOT_A_FILE:
+            raise Rejected("unreadable", f"{exc.strerror}: {path}") from exc
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise Rejected("unreadable", f"{path} is {_kind(mode)}, not a regular file")
+    return open(fd, "rb")
+
+
 def read_file(
     path: Path, max_bytes: int, field_overrides: Mapping[str, Sequence[str]] | None = None
 ) -> Extraction:
@@ -174,7 +205,7 @@ def read_file(
         )
     # Open first and check the size on the open file, so a file replaced in between
     # cannot slip a larger content past the limit.
-    with open(path, "rb") as handle:
+    with _open_regular(path) as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > max_bytes:
             raise Rejected(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
+from pathlib import Path
 
 from tests.conftest import SEEDS
 
@@ -46,3 +48,21 @@ def big_text(size: int, seed: int = 5, *, paragraphs: bool = True) -> str:
         parts.append(sentence[0].upper() + sentence[1:])
         total += len(sentence) + 2
     return ("\n\n" if paragraphs else " ").join(parts)
+
+
+def release_fifo(fifo: Path) -> None:
+    """Free whoever is blocked opening or reading a named pipe, and put a file in its place.
+
+    A writer end is opened (that lets a blocked open return), the path is replaced by an
+    empty regular file, and the writer is closed (the reader gets end-of-file). Later opens
+    of the path find the file, so nothing blocks on the pipe again.
+    """
+    try:
+        writer: int | None = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # no reader waiting
+        writer = None
+    stand_in = fifo.with_name(f".{fifo.name}.part")
+    stand_in.write_bytes(b"")
+    stand_in.replace(fifo)
+    if writer is not None:
+        os.close(writer)

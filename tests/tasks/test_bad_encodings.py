@@ -1,4 +1,6 @@
-"""Bytes that are not clean UTF-8, NUL bytes and one very long line, through read_file."""
+"""Bytes that are not clean UTF-8, NUL bytes, one very long line and paths that are not regular
+files, through read_file.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ import codecs
 import json
 import os
 import random
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,7 +17,7 @@ import pytest
 from tasks.clean import clean
 from tasks.errors import Rejected
 from tasks.extract import decode, read_file
-from tests.support.files import big_text
+from tests.support.files import big_text, release_fifo
 
 MAX = 50 * 1024 * 1024
 UTF8_STORY = (
@@ -134,3 +138,40 @@ def test_a_name_with_non_utf8_bytes_is_read(tmp_path: Path) -> None:
     (doc,) = read_file(path, MAX).documents
     assert doc.text == "A story under a latin-1 name."
     assert doc.source == str(path)
+
+
+def test_a_named_pipe_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    # Were read_file to block on it, this ends the wait (as an empty file) instead of the run.
+    rescue = threading.Timer(10, release_fifo, [fifo])
+    rescue.start()
+    try:
+        with pytest.raises(Rejected) as caught:
+            read_file(fifo, MAX)
+    finally:
+        rescue.cancel()
+    assert caught.value.reason == "unreadable"
+    assert "named pipe" in caught.value.detail
+
+
+def test_a_symlink_loop_is_unreadable(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").symlink_to(tmp_path / "b.txt")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt")
+    with pytest.raises(Rejected) as caught:
+        read_file(tmp_path / "a.txt", MAX)
+    assert caught.value.reason == "unreadable"
+    assert "symbolic links" in caught.value.detail
+
+
+def test_a_socket_and_a_folder_named_like_text_are_unreadable(tmp_path: Path) -> None:
+    sock_path = tmp_path / "s.txt"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))
+        with pytest.raises(Rejected) as caught:
+            read_file(sock_path, MAX)
+        assert caught.value.reason == "unreadable"
+    (tmp_path / "folder.txt").mkdir()
+    with pytest.raises(Rejected) as caught:
+        read_file(tmp_path / "folder.txt", MAX)
+    assert (caught.value.reason, "a folder" in caught.value.detail) == ("unreadable", True)

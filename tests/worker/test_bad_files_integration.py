@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import WorkerProcess, wait_for, wait_terminal
-from tests.support.files import story
+from tests.support.files import release_fifo, story
 from tests.tasks.test_pipeline_integration import drop
 from tests.worker.conftest import Stack
 from worker.ledger import Ledger
@@ -157,3 +157,18 @@ def test_a_file_deleted_and_added_back_is_indexed_again(stack: Stack) -> None:
     )
     assert again.doc_id == first.doc_id
     wait_for(lambda: stack.searchable(9) == {first.doc_id}, 30, what="it to be searchable")
+
+
+def test_a_named_pipe_in_the_inbox_does_not_hang_the_watcher(stack: Stack) -> None:
+    fifo = stack.inbox / "pipe.txt"
+    os.mkfifo(fifo)
+    normal = drop(story(10).encode(), stack.inbox, "normal.txt")
+    try:
+        entries = wait_terminal(stack.ledger, [normal, fifo], timeout=60)
+    finally:
+        release_fifo(fifo)  # whatever waits on the pipe (today: the watcher) is let go
+
+    assert entries[str(normal)].state == "indexed"
+    entry = entries[str(fifo)]
+    assert entry.state == "quarantined" and entry.reason, entry
+    assert "pipe" in entry.last_error, entry
