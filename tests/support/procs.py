@@ -20,8 +20,10 @@ NO_DAC_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "
 class Service:
     """A `dropsift` command in its own process group, with its log in a file."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path, wrap: list[str]):
-        self.argv = [*wrap, sys.executable, "-m", "worker.cli", *args]
+    def __init__(
+        self, args: list[str], env: dict[str, str], log_path: Path, wrap: list[str] | None = None
+    ) -> None:
+        self.argv = [*(wrap or []), sys.executable, "-m", "worker.cli", *args]
         self.env = env
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,21 +14,26 @@ from elasticsearch import Elasticsearch
 from search.index import drop_all, ensure_index
 from tests.conftest import WorkerProcess, search_ids
 from tests.support.files import marker
-from tests.support.procs import NO_DAC_OVERRIDE, Service
+from tests.support.procs import Service
 from worker.ledger import Entry, Ledger
 from worker.settings import Settings
 
 
 @dataclass
 class Stack:
-    """A running worker and watcher on a fresh inbox, and what a test checks them with."""
+    """A running worker and watcher on an inbox, and what a test checks them with."""
 
-    inbox: Path
-    worker: WorkerProcess
-    watcher: Any
-    es: Elasticsearch
     settings: Settings
+    es: Elasticsearch
     ledger: Ledger
+    worker_pid: int
+    """The worker's main process, which leads its process group (pool children included)."""
+    env: dict[str, str]
+    """The environment its processes and a CLI run against it get."""
+
+    @property
+    def inbox(self) -> Path:
+        return self.settings.inbox
 
     def entry(self, path: Path) -> Entry:
         found = self.ledger.get(str(path))
@@ -50,57 +55,65 @@ def stack(
     es: Elasticsearch,
     settings: Settings,
     ledger: Ledger,
+    service_env: dict[str, str],
 ) -> Stack:
-    inbox, watcher = watcher_thread
-    return Stack(inbox, running_worker, watcher, es, settings, ledger)
+    """The session's worker and a watcher thread on a fresh inbox."""
+    assert running_worker.proc is not None
+    return Stack(settings, es, ledger, running_worker.proc.pid, service_env)
 
 
-@dataclass
-class UnprivilegedStack:
-    """A worker and a watcher of their own (own prefix, queue and inbox) without DAC override."""
-
-    settings: Settings
-    env: dict[str, str]
-    ledger: Ledger
-
-    @property
-    def inbox(self) -> Path:
-        return self.settings.inbox
+StartStack = Callable[..., Stack]
 
 
 @pytest.fixture
-def unprivileged_stack(
+def own_stack(
     settings: Settings,
     service_env: dict[str, str],
     redis_client: redis.Redis,
     es: Elasticsearch,
     tmp_path: Path,
-) -> Iterator[UnprivilegedStack]:
-    # Its own prefix: the session's worker (with root's powers) must not take its tasks.
-    own = settings.model_copy(
-        update={"index_prefix": f"{settings.index_prefix}-nodac", "inbox": tmp_path / "inbox"}
-    )
-    own.inbox.mkdir()
-    ensure_index(es, own.alias)
-    env = {
-        **service_env,
-        "DROPSIFT_INDEX_PREFIX": own.index_prefix,
-        "DROPSIFT_INBOX": str(own.inbox),
-    }
-    worker = Service(
-        ["worker", "--concurrency", "1"], env, tmp_path / "worker.log", NO_DAC_OVERRIDE
-    )
-    watcher = Service(["watch"], env, tmp_path / "watcher.log", NO_DAC_OVERRIDE)
-    try:
+) -> Iterator[StartStack]:
+    """Starts a worker and a watcher of their own: own prefix, queue, index and inbox.
+
+    `own_stack(name, wrap=[...], env={...})`: `wrap` runs both under a command (setpriv),
+    `env` sets more variables. The session's worker never takes their tasks.
+    """
+    started: list[tuple[Settings, list[Service]]] = []
+
+    def start(
+        name: str, *, wrap: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> Stack:
+        own = settings.model_copy(
+            update={
+                "index_prefix": f"{settings.index_prefix}-{name}",
+                "inbox": tmp_path / f"{name}-inbox",
+            }
+        )
+        own.inbox.mkdir()
+        ensure_index(es, own.alias)
+        full_env = {
+            **service_env,
+            "DROPSIFT_INDEX_PREFIX": own.index_prefix,
+            "DROPSIFT_INBOX": str(own.inbox),
+            **(env or {}),
+        }
+        worker = Service(
+            ["worker", "--concurrency", "1"], full_env, tmp_path / f"{name}-worker.log", wrap
+        )
+        watcher = Service(["watch"], full_env, tmp_path / f"{name}-watcher.log", wrap)
+        started.append((own, [watcher, worker]))
         worker.start(b" ready.")
         watcher.start(b"watcher_started")
-        yield UnprivilegedStack(own, env, Ledger(redis_client, own.key_prefix))
-    finally:
-        watcher.stop()
-        worker.stop()
-        for name in ("watcher.log", "worker.log"):  # shown when the test fails
-            lines = (tmp_path / name).read_text(errors="replace").splitlines()
-            print(f"--- {name}, last lines ---", *lines[-15:], sep="\n")
+        assert worker.proc is not None
+        return Stack(own, es, Ledger(redis_client, own.key_prefix), worker.proc.pid, full_env)
+
+    yield start
+    for own, services in started:
+        for service in services:
+            service.stop()
+            # Shown when the test fails.
+            lines = service.log_path.read_text(errors="replace").splitlines()
+            print(f"--- {service.log_path.name}, last lines ---", *lines[-15:], sep="\n")
         drop_all(es, own.alias)
         keys = list(redis_client.scan_iter(f"{own.index_prefix}*", count=1000))
         redis_client.delete(*keys, f"_kombu.binding.{own.index_prefix}")

@@ -14,7 +14,7 @@ from tests.conftest import wait_for, wait_terminal
 from tests.support.files import story
 from tests.support.procs import NO_DAC_OVERRIDE, run_cli
 from tests.tasks.test_pipeline_integration import drop
-from tests.worker.conftest import UnprivilegedStack
+from tests.worker.conftest import StartStack
 
 pytestmark = pytest.mark.integration
 
@@ -29,9 +29,9 @@ def _unreadable(folder: Path, name: str, text: str) -> Path:
 
 
 def test_an_unreadable_file_is_quarantined_and_the_others_go_through(
-    unprivileged_stack: UnprivilegedStack,
+    own_stack: StartStack,
 ) -> None:
-    stack = unprivileged_stack
+    stack = own_stack("nodac", wrap=NO_DAC_OVERRIDE)
     locked = _unreadable(stack.inbox, "locked.txt", story(20))
     normal = drop(story(21).encode(), stack.inbox, "normal.txt")
 
@@ -46,8 +46,9 @@ def test_an_unreadable_file_is_quarantined_and_the_others_go_through(
 
 
 def test_ingest_reports_unreadable_files_odd_names_and_loops_instead_of_aborting(
-    unprivileged_stack: UnprivilegedStack, tmp_path: Path
+    own_stack: StartStack, tmp_path: Path
 ) -> None:
+    stack = own_stack("nodac", wrap=NO_DAC_OVERRIDE)
     folder = tmp_path / "backfill"
     folder.mkdir()
     good = drop(story(22).encode(), folder, "good.txt")
@@ -61,7 +62,7 @@ def test_ingest_reports_unreadable_files_odd_names_and_loops_instead_of_aborting
         str(folder),
         "--timeout",
         "60",
-        env={**unprivileged_stack.env, "COLUMNS": "250"},
+        env={**stack.env, "COLUMNS": "250"},
         wrap=NO_DAC_OVERRIDE,
     )
 
@@ -69,5 +70,5 @@ def test_ingest_reports_unreadable_files_odd_names_and_loops_instead_of_aborting
     assert "Traceback" not in result.stderr
     assert "5 files" in result.stdout
     assert "unreadable" in result.stdout
-    entry = unprivileged_stack.ledger.get(str(good))
+    entry = stack.ledger.get(str(good))
     assert entry is not None and entry.state == "indexed"
