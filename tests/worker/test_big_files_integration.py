@@ -6,6 +6,7 @@ figure is what this file cost, whatever earlier tests did; it is printed (pytest
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,20 @@ def _write(folder: Path, name: str, blocks: list[bytes], repeat: int = 1) -> Pat
     return final
 
 
+@pytest.fixture
+def write_big() -> Iterator[Callable[..., Path]]:
+    """_write, and the files it wrote removed after the test (they are big)."""
+    written: list[Path] = []
+
+    def write(folder: Path, name: str, blocks: list[bytes], repeat: int = 1) -> Path:
+        written.append(_write(folder, name, blocks, repeat))
+        return written[-1]
+
+    yield write
+    for path in written:
+        path.unlink(missing_ok=True)
+
+
 def _warm_up(stack: Stack) -> None:
     """Put stories through the pool child(ren), so loading the models is not counted."""
     paths = [stack.inbox / f"warm-{n}.txt" for n in range(4)]
@@ -62,12 +77,14 @@ def _report(what: str, size: int, growth: dict[int, int], baseline: dict[int, in
     )
 
 
-def test_a_200_mb_file_is_quarantined_too_large_without_being_read(stack: Stack) -> None:
+def test_a_200_mb_file_is_quarantined_too_large_without_being_read(
+    stack: Stack, write_big: Callable[..., Path]
+) -> None:
     size = 200 * MB
     assert size > stack.settings.max_file_bytes  # the default limit (50 MB) applies
     block = big_text(MB)[:MB].encode()
     baseline = reset_peaks(stack.worker_pid)
-    path = _write(stack.inbox, "huge.txt", [block], repeat=200)
+    path = write_big(stack.inbox, "huge.txt", [block], repeat=200)
 
     entry = wait_terminal(stack.ledger, [path], timeout=120)[str(path)]
 
@@ -78,13 +95,15 @@ def test_a_200_mb_file_is_quarantined_too_large_without_being_read(stack: Stack)
     assert max(growth.values()) * 1024 < size / 20  # far below the file: it was never read
 
 
-def test_a_30_mb_file_is_indexed_with_bounded_memory(own_stack: StartStack) -> None:
+def test_a_30_mb_file_is_indexed_with_bounded_memory(
+    own_stack: StartStack, write_big: Callable[..., Path]
+) -> None:
     stack = own_stack("big", env=ROOMY)
     text = f"Report {marker(30)} on a very long record\n\n{big_text(30 * MB, seed=30)}\n"
     size = len(text.encode())
     _warm_up(stack)
     baseline = reset_peaks(stack.worker_pid)
-    path = _write(stack.inbox, "long-record.txt", [text.encode()])
+    path = write_big(stack.inbox, "long-record.txt", [text.encode()])
 
     entry = wait_terminal(stack.ledger, [path], timeout=180)[str(path)]
 
@@ -97,11 +116,13 @@ def test_a_30_mb_file_is_indexed_with_bounded_memory(own_stack: StartStack) -> N
     assert stack.searchable(30) == {entry.doc_id}
 
 
-def test_one_5_mb_line_is_indexed_and_found_through_the_api(own_stack: StartStack) -> None:
+def test_one_5_mb_line_is_indexed_and_found_through_the_api(
+    own_stack: StartStack, write_big: Callable[..., Path]
+) -> None:
     stack = own_stack("big", env=ROOMY)
     text = f"{marker(31)} " + big_text(5 * MB, seed=31, paragraphs=False)
     assert "\n" not in text
-    path = _write(stack.inbox, "one-line.txt", [text.encode()])
+    path = write_big(stack.inbox, "one-line.txt", [text.encode()])
 
     entry = wait_terminal(stack.ledger, [path], timeout=120)[str(path)]
 
