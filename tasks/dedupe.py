@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import redis
@@ -34,16 +35,40 @@ return owner
 """
 
 
-def content_id(body: str, version: str = "") -> str:
+def content_id(body: str, version: str = "", *, piece_chars: int = 1 << 20) -> str:
     """SHA-256 of the body with case, Unicode forms and whitespace normalised.
 
-    `version` names the rules that made the body (the cleaner's version), so the same text
-    cleaned by other rules is another document.
+    The hash of `" ".join(NFKC(body).casefold().split())`, fed piece by piece. `version`
+    names the rules that made the body (the cleaner's version), so the same text cleaned by
+    other rules is another document.
     """
-    normal = _SPACE.sub(" ", unicodedata.normalize("NFKC", body).casefold()).strip()
+    digest = hashlib.sha256()
     if version:
-        normal = f"v{version}\x1f{normal}"
-    return hashlib.sha256(normal.encode("utf-8", "surrogatepass")).hexdigest()
+        digest.update(f"v{version}\x1f".encode())
+    first = True
+    for piece in _pieces(body, piece_chars):
+        words = unicodedata.normalize("NFKC", piece).casefold().split()
+        if words:
+            digest.update(
+                ("" if first else " ").encode() + " ".join(words).encode("utf-8", "surrogatepass")
+            )
+            first = False
+    return digest.hexdigest()
+
+
+def _pieces(text: str, size: int) -> Iterator[str]:
+    """`text` in pieces of about `size` characters, each after the first cut before a space.
+
+    A whitespace character composes with nothing before it, so normalising piece by piece
+    gives what normalising the whole does; and no word spans two pieces. Memory follows the
+    piece (normalising a 30 MB body whole peaked at 340 MB).
+    """
+    start = 0
+    while start < len(text):
+        found = _SPACE.search(text, start + size) if start + size < len(text) else None
+        end = found.start() if found else len(text)
+        yield text[start:end]
+        start = end
 
 
 # The reverse, atomic too: drop a source; if it was the owner, hand ownership to a remaining

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import os
+import stat
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from charset_normalizer import from_bytes
 
@@ -51,6 +55,37 @@ def sniff_binary(data: bytes) -> str | None:
     return None
 
 
+# At most this share of a mostly-UTF-8 file's bytes may be read as cp1252 instead: a few
+# pasted words, not a binary file that happens to hold some valid UTF-8.
+_MAX_FALLBACK_SHARE = 0.05
+# cp1252 leaves five bytes undefined; they are read as latin-1 (the C1 control of that value).
+_CP1252_UNDEFINED = frozenset({0x81, 0x8D, 0x8F, 0x90, 0x9D})
+_FALLBACK_ERRORS = "dropsift-cp1252"
+_fallback_bytes: ContextVar[int] = ContextVar("fallback_bytes", default=0)
+
+
+def _as_cp1252(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: the bytes UTF-8 refused, read one by one as cp1252."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    _fallback_bytes.set(_fallback_bytes.get() + len(bad))
+    text = "".join(chr(b) if b in _CP1252_UNDEFINED else bytes([b]).decode("cp1252") for b in bad)
+    return text, error.end
+
+
+codecs.register_error(_FALLBACK_ERRORS, _as_cp1252)
+
+
+def utf8_with_cp1252(data: bytes) -> tuple[str, int]:
+    """The bytes as UTF-8, those that are not read as cp1252; and how many bytes those were."""
+    token = _fallback_bytes.set(0)
+    try:
+        return data.decode("utf-8", errors=_FALLBACK_ERRORS), _fallback_bytes.get()
+    finally:
+        _fallback_bytes.reset(token)
+
+
 def decode(data: bytes) -> tuple[str, str]:
     """Decode bytes to text; returns (text, encoding). Raises Rejected when no encoding fits."""
     for bom, encoding in _BOMS:
@@ -63,10 +98,24 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data).best()
-    if best is None or best.encoding is None:
-        raise Rejected("undecodable", "no text encoding fits these bytes")
-    return str(best), best.encoding
+    # UTF-8 with pieces pasted in as cp1252 ("it\x92s"), as a scraper that joins sources
+    # makes: no single encoding fits, and a detector's guess garbles the UTF-8 part.
+    mixed, stray = utf8_with_cp1252(data)
+    few = stray <= _MAX_FALLBACK_SHARE * len(data)
+    utf8_chars = len(mixed) - len(mixed.encode("ascii", errors="ignore")) - stray
+    if few and utf8_chars > 0:
+        return mixed, "utf-8+cp1252"
+    results = from_bytes(data)
+    best = results.best()
+    if best is not None and best.encoding is not None:
+        # A tie (cp1250 and cp1252 read French equally well to the detector) goes to
+        # cp1252, the web's most common single-byte encoding: "prêt à", not "pręt ŕ".
+        tied = [m for m in results if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+        best = next((m for m in tied if "cp1252" in m.could_be_from_charset), best)
+        return str(best), best.encoding
+    if few:
+        return mixed, "utf-8+cp1252"
+    raise Rejected("undecodable", "no text encoding fits these bytes")
 
 
 @dataclass
@@ -112,6 +161,34 @@ EXTRACTORS: dict[str, Extractor] = {
 }
 
 
+# What opening a path can meet that no retry changes: a symlink loop, a socket, a folder.
+_NOT_A_FILE = frozenset({errno.ELOOP, errno.ENXIO, errno.ENODEV, errno.EISDIR, errno.ENAMETOOLONG})
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a device file"
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """The file opened for reading; Rejected("unreadable") for what is not a regular file."""
+    try:
+        # Non-blocking, so a named pipe with no writer does not hang the worker on open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno in _NOT_A_FILE:
+            raise Rejected("unreadable", f"{exc.strerror}: {path}") from exc
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise Rejected("unreadable", f"{path} is {_kind(mode)}, not a regular file")
+    return open(fd, "rb")
+
+
 def read_file(
     path: Path, max_bytes: int, field_overrides: Mapping[str, Sequence[str]] | None = None
 ) -> Extraction:
@@ -128,7 +205,7 @@ def read_file(
         )
     # Open first and check the size on the open file, so a file replaced in between
     # cannot slip a larger content past the limit.
-    with open(path, "rb") as handle:
+    with _open_regular(path) as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > max_bytes:
             raise Rejected(

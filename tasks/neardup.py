@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -50,6 +50,8 @@ _rng = np.random.default_rng(_SEED)
 _A = _rng.integers(0, 2**64, size=PERMUTATIONS, dtype=np.uint64) | np.uint64(1)
 _B = _rng.integers(0, 2**64, size=PERMUTATIONS, dtype=np.uint64)
 _TOP32 = np.uint64(32)
+# Shingles hashed per block in array_signature: 32,768 x 112 slots x 8 bytes = 29 MB.
+_SIGNATURE_BLOCK = 1 << 15
 _EMPTY_SLOT = 0xFFFFFFFF  # the minimum of nothing (a real slot equals it with chance 2**-32)
 # Odd multiplier for combining word hashes into shingle hashes (wraps mod 2**64).
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -58,6 +60,8 @@ _DIGIT = re.compile(r"\d")
 # A word is a run of letters and digits: punctuation and "_" (which \w keeps) separate
 # words, so "incident.The" is two.
 _WORD = re.compile(r"[^\W_]+")
+_TOKEN = re.compile(r"\S+")  # what str.split() splits into
+_LIST_TOKENS_UP_TO = 1 << 20  # characters
 
 U64Array = npt.NDArray[np.uint64]
 
@@ -94,9 +98,17 @@ def _token_hashes_of(token: str) -> tuple[int, ...]:
     return found
 
 
+def _lazy_tokens(text: str) -> Iterator[str]:
+    """What text.split() gives, one token at a time."""
+    return (m.group() for m in _TOKEN.finditer(text))
+
+
 def shingle_array(text: str) -> U64Array:
     """64-bit hashes of the word 5-grams of `text` (duplicates kept)."""
-    hashes = np.fromiter(chain.from_iterable(map(_token_hashes_of, text.split())), dtype=np.uint64)
+    # A big body's tokens one at a time: text.split() would list them all first (250 MB for
+    # a 30 MB body); for an article's few thousand, listing them is the faster way.
+    tokens = text.split() if len(text) <= _LIST_TOKENS_UP_TO else _lazy_tokens(text)
+    hashes = np.fromiter(chain.from_iterable(map(_token_hashes_of, tokens)), dtype=np.uint64)
     if not hashes.size:
         return hashes
     # A text shorter than a shingle is one shingle of all its words.
@@ -128,11 +140,16 @@ def array_signature(hashes: U64Array) -> tuple[int, ...]:
     x ^= x >> np.uint64(27)
     x *= np.uint64(0x94D049BB133111EB)
     x ^= x >> np.uint64(31)
-    # outer() rather than broadcasting x[:, None] * _A: several times faster here.
-    values = np.multiply.outer(x, _A)
-    values += _B
-    values >>= _TOP32
-    return tuple(values.min(axis=0).tolist())
+    # outer() rather than broadcasting x[:, None] * _A: several times faster here. In blocks,
+    # so memory is bounded by the block (29 MB), not by the text (112 slots of 8 bytes per
+    # shingle: 4.5 GB for a 30 MB body at once).
+    lowest = np.full(PERMUTATIONS, np.iinfo(np.uint64).max, dtype=np.uint64)
+    for start in range(0, x.size, _SIGNATURE_BLOCK):
+        values = np.multiply.outer(x[start : start + _SIGNATURE_BLOCK], _A)
+        values += _B
+        values >>= _TOP32
+        np.minimum(lowest, values.min(axis=0), out=lowest)
+    return tuple(lowest.tolist())
 
 
 def signature(shingle_set: set[int]) -> tuple[int, ...]:

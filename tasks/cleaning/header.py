@@ -71,9 +71,10 @@ _NAME = r"[A-Z][\w.'’-]*(?:\s+(?:de|van|von|der|da|al|bin|la|le)?\s*[A-Z][\w.'
 _BYLINE = re.compile(
     rf"^By\s+(?P<author>{_NAME}(?:(?:\s*,\s*|\s+and\s+|\s*&\s*|\s*\|\s*){_NAME})*)$"
 )
-# A title does not end like a sentence or like a cut-off line.
-_TITLE_BAD_END = re.compile(r"[.,;:\-–—][”\"’')\]]*$")
-# Titles start with a capital or a digit, in any script ("Самые...", "2018 Boys...").
+# A title does not end like a sentence or like a cut-off line (CJK and Arabic marks too).
+_TITLE_BAD_END = re.compile(r"[.,;:\-–—。．，、；：،؛][”\"’')\]」』]*$")
+# Titles start with a capital or a digit, in any script ("Самые...", "2018 Boys..."), or
+# with a letter of a script that has no case (Arabic, Chinese, Japanese, Korean).
 _TITLE_START = re.compile(r"^[\"“‘'(\[]?(?P<first>\w)")
 
 
@@ -153,7 +154,8 @@ def is_title_line(line: str, next_line: str | None) -> bool:
     if len(line) > _MAX_TITLE_LEN or len(line.split()) > _MAX_TITLE_WORDS:
         return False
     start = _TITLE_START.match(line)
-    if not start or not (start["first"].isupper() or start["first"].isdigit()):
+    first = start["first"] if start else ""
+    if not (first.isupper() or first.isdigit() or (first.isalpha() and not first.islower())):
         return False
     if _TITLE_BAD_END.search(line) or _SPEAKER_TURN.match(line):
         return False

@@ -19,7 +19,8 @@ def _detector() -> LangDetector:
 
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of the text's language, or None when too little text to tell."""
-    sample = " ".join(text.split())[:2000]
+    # Cut before splitting: splitting a 30 MB body whole costs ~300 MB for 2,000 characters.
+    sample = " ".join(text[:8000].split())[:2000]
     if len(WORD.findall(sample)) < 3:
         return None  # no detector is reliable on one or two words
     result = _detector().detect(sample, k=1)

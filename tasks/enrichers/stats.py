@@ -16,7 +16,8 @@ WORDS_PER_MINUTE = 230
 
 def word_count(text: str) -> int:
     """Words in `text` (CJK characters count one each)."""
-    return len(WORD.findall(text))
+    # Counted as found, not listed: a 30 MB body holds five million words.
+    return sum(1 for _ in WORD.finditer(text))
 
 
 def reading_time(words: int) -> float:

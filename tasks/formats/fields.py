@@ -58,8 +58,24 @@ def text_value(name: str, value: Any) -> str:
     raise Rejected("bad_field_type", f"field {name!r} is {type(value).__name__}, expected text")
 
 
-def parse_published(value: Any) -> datetime | None:
-    """A date from text, a number of seconds since the epoch, or a YAML date."""
+def epoch_date(name: str, value: int | float) -> datetime:
+    """Seconds (or milliseconds) since the epoch as a date; Rejected when no date is that far."""
+    try:
+        seconds = value / 1000 if value > 1e11 else value  # milliseconds are common too
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, ValueError, OSError) as exc:
+        # NaN, ±Infinity (JSON literals Python accepts) and epochs outside years 1-9999.
+        raise Rejected(
+            "bad_field_type", f"field {name!r} is {value!r}, not a date as epoch seconds ({exc})"
+        ) from exc
+
+
+def parse_published(value: Any, name: str = "published") -> datetime | None:
+    """A date from text, a number of seconds since the epoch, or a YAML date.
+
+    None when the value says no date (a string no parser reads); Rejected for a number that
+    cannot be one.
+    """
     if isinstance(value, datetime):
         return value
     if isinstance(value, date):
@@ -67,8 +83,7 @@ def parse_published(value: Any) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        seconds = value / 1000 if value > 1e11 else value  # milliseconds are common too
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        return epoch_date(name, value)
     if isinstance(value, str):
         return dateparser.parse(value, languages=["en"], settings={"DATE_ORDER": "DMY"})
     return None
@@ -98,7 +113,7 @@ def apply_fields(
         changes["url"] = text_value(*found)
         changes["site"] = site_of(changes["url"])
     if found := pick(item, names["published"]):
-        published = parse_published(found[1])
+        published = parse_published(found[1], found[0])
         if published is not None:
             changes["published"], changes["published_from"] = published, origin
     if found := pick(item, names["author"]):

@@ -42,6 +42,19 @@ def item_document(
     return apply_fields(doc, item, origin="json", fields=fields)
 
 
+def _loads(text: str) -> Any:
+    """Parse JSON; Rejected("malformed_json") for what Python's parser refuses, whatever why."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
+        raise Rejected("malformed_json", f"{exc.msg} at {where}") from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise Rejected("malformed_json", str(exc)) from exc
+    except RecursionError as exc:
+        raise Rejected("malformed_json", "nested too deeply to parse") from exc
+
+
 def _collect(
     pairs: list[tuple[str, Any]], fields: Mapping[str, Sequence[str]], extract_html: HtmlExtractor
 ) -> Items:
@@ -68,14 +81,9 @@ def extract_jsonl(
             continue
         source = str(ItemRef.line(path, number))
         try:
-            pairs.append((source, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            bad.append(
-                (
-                    source,
-                    Rejected("malformed_json", f"line {number}: {exc.msg} at column {exc.colno}"),
-                )
-            )
+            pairs.append((source, _loads(line)))
+        except Rejected as rejected:
+            bad.append((source, Rejected(rejected.reason, f"line {number}: {rejected.detail}")))
     items = _collect(pairs, fields, extract_html)
     items.rejected = bad + items.rejected
     return items
@@ -88,12 +96,7 @@ def extract_json(
     fields: Mapping[str, Sequence[str]] = DEFAULT_FIELDS,
 ) -> Items:
     """A JSON object (one document) or an array of objects (a feed export: `ItemRef.index`)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Rejected(
-            "malformed_json", f"line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from exc
+    data = _loads(text)
     if isinstance(data, list):
         return _collect(
             [(str(ItemRef.index(path, i)), item) for i, item in enumerate(data)],

@@ -9,6 +9,7 @@ import redis
 
 from tasks.boilerplate_memory import REASON, SourceBoilerplate
 from tasks.document import Document
+from tests.support.files import tag
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -20,16 +21,6 @@ LONG = (
     "the library, repairs to the old bridge over the river, and a pilot programme of evening "
     "bus services between the villages of the valley."
 )
-
-
-def tag(n: int) -> str:
-    """A word unique to n, in letters: digits normalise to 0, so they cannot tell lines apart."""
-    letters = ""
-    while True:
-        n, rest = divmod(n, 26)
-        letters = chr(97 + rest) + letters
-        if n == 0:
-            return letters
 
 
 def opening(n: int) -> str:
@@ -63,23 +54,66 @@ def paragraphs(doc: Document) -> list[str]:
 
 
 def test_footer_is_kept_until_learned_then_removed(memory: SourceBoilerplate) -> None:
-    results = [
-        memory.apply(make_doc(n, FOOTER.format(year=2020 + n)), "example.com") for n in range(6)
-    ]
+    footer = FOOTER.format(year=2025)
+    results = [memory.apply(make_doc(n, footer), "example.com") for n in range(6)]
 
     # Fewer than min_docs (5) documents carry it: still part of the body.
     for out in results[:4]:
-        assert paragraphs(out)[-1].startswith("© 20")
+        assert paragraphs(out)[-1] == footer
         assert REASON not in out.cleaning["removed"]
-    # From the fifth on it is the source's boilerplate, whatever the year.
+    # From the fifth on it is the source's boilerplate.
     for n, out in enumerate(results[4:], start=4):
         assert out.body == opening(n)
-        assert out.cleaning["removed"][REASON] == [FOOTER.format(year=2020 + n)]
+        assert out.cleaning["removed"][REASON] == [footer]
         assert out.cleaning["removed"]["junk_line"] == ["Clicky"]  # earlier reasons kept
         assert out.cleaning["chars_after"] == len(out.body)
         assert out.cleaning["chars_before"] == len(out.text) + 7
+        assert "held_back" not in out.cleaning
     assert memory.docs_seen("example.com") == 6
-    assert memory.line_count("example.com", FOOTER.format(year=1999)) == 6
+    assert memory.line_count("example.com", footer) == 6
+
+
+def test_a_footer_with_another_year_is_another_line(memory: SourceBoilerplate) -> None:
+    for n in range(6):
+        memory.apply(make_doc(n, FOOTER.format(year=2025)), "example.com")
+
+    out = memory.apply(make_doc(6, FOOTER.format(year=2026)), "example.com")
+
+    assert paragraphs(out)[-1] == FOOTER.format(year=2026)
+    assert memory.line_count("example.com", FOOTER.format(year=2026)) == 1
+
+
+def test_learned_lines_never_empty_a_document(memory: SourceBoilerplate) -> None:
+    # Every document of the site is the same two short blocks (a menu and a tagline).
+    docs = [
+        Document(source=f"/inbox/x.net/{n}.txt", text="t", body=f"Home\nNews\n\n{TAGLINE}")
+        for n in range(6)
+    ]
+    outs = [memory.apply(doc.replace(doc_id=f"id-{n}"), "x.net") for n, doc in enumerate(docs)]
+
+    assert [out.body for out in outs] == [doc.body for doc in docs]
+    assert all(REASON not in out.cleaning.get("removed", {}) for out in outs)
+    held = outs[-1].cleaning["held_back"][REASON]
+    assert held["why"] == "it would leave nothing of the document"
+    assert held["lines"] == ["Home\nNews", TAGLINE]
+    assert "held_back" not in outs[3].cleaning  # not learned yet: nothing was held back
+
+
+def test_learned_lines_never_gut_a_document(memory: SourceBoilerplate) -> None:
+    chrome = ["Sign up for our newsletter", "Follow us on Facebook and Instagram"]
+    outs = [memory.apply(make_doc(n, *chrome), "example.com") for n in range(6)]
+    # The opening is 26 of 91 characters: removing the rest would take 71% of the text.
+    for out in outs[4:]:
+        assert paragraphs(out)[1:] == chrome
+        why = out.cleaning["held_back"][REASON]["why"]
+        assert why == "it would remove 71% of the text (at most 67% may be learned boilerplate)"
+        assert REASON not in out.cleaning["removed"]
+
+    # With a longer document the same lines are within the limit and go.
+    out = memory.apply(make_doc(7, LONG, *chrome), "example.com")
+    assert paragraphs(out) == [opening(7), LONG]
+    assert out.cleaning["removed"][REASON] == chrome
+    assert "held_back" not in out.cleaning
 
 
 def test_input_document_is_not_modified(memory: SourceBoilerplate) -> None:

@@ -1,0 +1,1 @@
+"""Helpers shared by integration tests beyond the fixtures of tests/conftest.py."""

@@ -1,0 +1,108 @@
+"""Processes of the stack as a test runs them: started, stopped and measured from outside."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import wait_for
+from worker.settings import PROJECT_ROOT
+
+# Root reads every file whatever its mode, through these two capabilities. Without them a
+# process keeps uid 0 but meets permission bits as any other user does: the honest way to
+# test unreadable files when the suite runs as root.
+NO_DAC_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
+class Service:
+    """A `dropsift` command in its own process group, with its log in a file."""
+
+    def __init__(
+        self, args: list[str], env: dict[str, str], log_path: Path, wrap: list[str] | None = None
+    ) -> None:
+        self.argv = [*(wrap or []), sys.executable, "-m", "worker.cli", *args]
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, ready: bytes, timeout: float = 90.0) -> None:
+        """Start it and wait until its log says `ready`."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=PROJECT_ROOT,
+                start_new_session=True,
+            )
+
+        def started() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.argv} exited with {self.proc.returncode}")
+            return ready in self.log_path.read_bytes()
+
+        wait_for(started, timeout, what=f"{' '.join(self.argv[-2:])} to be ready")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+
+def group_pids(pgid: int) -> list[int]:
+    """Every live process of a process group (a Celery worker and its pool children)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid:
+                    pids.append(int(entry.name))
+            except ProcessLookupError:
+                continue
+    return pids
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def reset_peaks(pgid: int) -> dict[int, int]:
+    """Reset each process's peak RSS (VmHWM) to its current RSS; returns pid -> RSS in KiB."""
+    now = {}
+    for pid in group_pids(pgid):
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # 5: reset the peak RSS (Linux ≥ 4.0)
+        now[pid] = _status_kib(pid, "VmRSS")
+    return now
+
+
+def peaks(pgid: int) -> dict[int, int]:
+    """Peak RSS (VmHWM) in KiB of each process of the group."""
+    return {pid: _status_kib(pid, "VmHWM") for pid in group_pids(pgid)}
+
+
+def run_cli(
+    *args: str, env: dict[str, str], wrap: list[str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run a `dropsift` command to its end; output decoded leniently (file names may not be)."""
+    return subprocess.run(
+        [*(wrap or []), sys.executable, "-m", "worker.cli", *args],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=timeout,
+    )
