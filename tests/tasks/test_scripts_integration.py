@@ -7,9 +7,9 @@ import unicodedata
 import pytest
 import redis
 from elasticsearch import Elasticsearch
-from worker.ledger import Ledger
 
 from tests.conftest import search_ids
+from worker.pipeline.ledger import Ledger
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -62,14 +62,15 @@ def test_a_story_in_another_script_is_indexed_with_its_language(
     clean_state: None,
     language: str,
 ) -> None:
-    from tasks.pipeline import Context, process_file
+    from worker.compose import pipeline_context
+    from worker.pipeline.batch import process_file
 
     title, body, word = STORIES[language]
     path = settings.inbox / "world" / f"{language}.txt"
     path.parent.mkdir(parents=True)
     path.write_text(f"{title}\n\n{body}\n", encoding="utf-8")
 
-    assert process_file(str(path), Context(settings=settings, redis=redis_client, es=es)) == (
+    assert process_file(str(path), pipeline_context(settings, client=redis_client, es=es)) == (
         "indexed"
     )
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import redis
 from elasticsearch import Elasticsearch
-from worker.ledger import Ledger
 
 from tasks.boilerplate_memory import REASON
+from worker.pipeline.ledger import Ledger
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -36,9 +36,10 @@ def run(
     clean_state: None,
 ) -> Any:
     """Writes one report file into the site's folder and puts it through process_file."""
-    from tasks.pipeline import Context, process_file
+    from worker.compose import pipeline_context
+    from worker.pipeline.batch import process_file
 
-    ctx = Context(settings=settings, redis=redis_client, es=es)
+    ctx = pipeline_context(settings, client=redis_client, es=es)
     folder = settings.inbox / "markets"
     folder.mkdir(parents=True)
 

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import redis
 from elasticsearch import Elasticsearch
-from worker.ledger import Entry, Ledger
 
 from search.index import drop_all, ensure_index
 from tests.conftest import WorkerProcess, search_ids
 from tests.support.files import marker
 from tests.support.procs import Service
+from worker.pipeline.ledger import Entry, Ledger
 from worker.settings import Settings
 
 

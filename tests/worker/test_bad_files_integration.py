@@ -9,12 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from worker.ledger import Ledger
 
 from tests.conftest import WorkerProcess, wait_for, wait_terminal
 from tests.support.files import release_fifo, story
 from tests.tasks.test_pipeline_integration import drop
 from tests.worker.conftest import Stack
+from worker.pipeline.ledger import Ledger
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
