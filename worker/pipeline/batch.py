@@ -366,9 +366,13 @@ def _stage(path: str, ctx: Context) -> FileWork:
     return work
 
 
-def _sources(ctx: Context, doc_id: str) -> list[str]:
-    """The document's sources as the index shows them."""
-    return sorted(printable(s) for s in ctx.contents.sources(doc_id))
+def _sources(ctx: Context, doc_id: str, own: str | None = None) -> list[str]:
+    """The document's sources as the index shows them; `own`, its owner's, always among them
+    (a Redis that lost its data meanwhile, FLUSHALL or a restart, forgot the claim)."""
+    sources = set(ctx.contents.sources(doc_id))
+    if own is not None:
+        sources.add(own)
+    return sorted(printable(s) for s in sources)
 
 
 def _record_duplicates(works: list[FileWork], ctx: Context, result: BatchResult) -> None:
@@ -449,7 +453,7 @@ def _index(works: list[FileWork], ctx: Context) -> Indexed:
         return done
     batch = []
     for doc in owners:
-        done.sources[doc.doc_id] = _sources(ctx, doc.doc_id)
+        done.sources[doc.doc_id] = _sources(ctx, doc.doc_id, doc.source)
         batch.append((doc.doc_id, doc.replace(sources=done.sources[doc.doc_id]).to_index()))
     outcome = ctx.sink.bulk(batch)
     done.retries = outcome.retries
@@ -465,9 +469,9 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
         if doc.doc_id in indexed.refused:
             work.refused[doc.source] = Rejected("index_rejected", indexed.refused[doc.doc_id])
             continue
-        if _sources(ctx, doc.doc_id) != indexed.sources[doc.doc_id]:
+        if _sources(ctx, doc.doc_id, doc.source) != indexed.sources[doc.doc_id]:
             # Sources that arrived while this one was indexing are written now.
-            ctx.sink.set_sources(doc.doc_id, partial(_sources, ctx, doc.doc_id))
+            ctx.sink.set_sources(doc.doc_id, partial(_sources, ctx, doc.doc_id, doc.source))
         ctx.ledger.finish(doc.source, FileState.INDEXED, doc_id=doc.doc_id, raw_hash=work.raw_hash)
         work.outcomes[doc.source] = FileState.INDEXED
         work.produced.append((doc.source, doc.doc_id))
