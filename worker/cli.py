@@ -125,15 +125,13 @@ def api(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
-    """Serve the HTTP search API (OpenAPI docs at /docs)."""
+    """Serve the HTTP API: search and push (OpenAPI docs at /docs)."""
     import uvicorn
-
-    from search.api import create_app
 
     settings = _settings()
     es = compose.es_client(settings)
     compose.index_sink(settings, es).ensure()  # healthy from the start, before the first document
-    app = create_app(es, settings.alias, max_per_page=settings.max_per_page)
+    app = compose.api_app(settings, es)
     uvicorn.run(
         app, host=host or settings.api_host, port=port or settings.api_port, log_config=None
     )

@@ -23,6 +23,8 @@ from worker.pipeline.ledger import Ledger
 from worker.settings import Settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from worker.watcher import Watcher
 
 PROCESS_FILES = "dropsift.process_files"
@@ -128,6 +130,24 @@ def pipeline_context(
         stories=RecentStories(r, prefix),
         resend=resend,
     )
+
+
+def api_app(settings: Settings, es: Elasticsearch | None = None) -> FastAPI:
+    """The HTTP API: search, and the push endpoint with its keys."""
+    from search.api import create_app
+    from worker.push import PushConfig, install
+
+    client = es or es_client(settings)
+    app = create_app(client, settings.alias, max_per_page=settings.max_per_page)
+    config = PushConfig(
+        inbox=settings.inbox,
+        keys=settings.api_keys,
+        keyed_reads=settings.api_key_reads,
+        max_bytes=settings.max_file_bytes,
+        json_fields=settings.json_fields,
+    )
+    install(app, config, ledger(settings), publisher(settings).process)
+    return app
 
 
 def watcher(settings: Settings) -> Watcher:
