@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-MAPPING_VERSION = 3
+MAPPING_VERSION = 4
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 
@@ -14,6 +14,8 @@ MAPPINGS: dict[str, Any] = {
         "doc_id": {"type": "keyword"},
         "title": {"type": "text", "fields": {"keyword": _KEYWORD}},
         "title_from": {"type": "keyword"},
+        # The title as the source gave it, when the site's name was taken off (shown only).
+        "title_original": {"type": "keyword", "index": False, "ignore_above": 1024},
         "body": {"type": "text"},
         "format": {"type": "keyword"},
         "sources": _KEYWORD,

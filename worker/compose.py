@@ -18,6 +18,7 @@ from tasks.boilerplate_memory import SourceBoilerplate
 from tasks.dedupe import ContentRegistry
 from tasks.neardup import NearDupIndex
 from tasks.story import RecentStories
+from tasks.title_memory import SiteTitles
 from worker.pipeline.context import Context, PipelineConfig, Send
 from worker.pipeline.ledger import Ledger
 from worker.settings import Settings
@@ -129,6 +130,7 @@ def pipeline_context(
         ),
         stories=RecentStories(r, prefix),
         resend=resend,
+        titles=SiteTitles(r, prefix),
     )
 
 

@@ -255,6 +255,8 @@ def _prepare(doc: Document, ctx: Context) -> Document:
     )
     # Lines this site repeats in most of its documents (menus, footers) go too, once learned.
     doc = ctx.boilerplate.apply(doc, doc.site or "")
+    if ctx.titles is not None:
+        doc = ctx.titles.apply(doc)  # " - SFGate", " | WIRED": the site's name goes
     if not doc.body.strip():
         removed = {reason: len(lines) for reason, lines in doc.cleaning.get("removed", {}).items()}
         raise Rejected("empty_after_cleaning", f"nothing left after cleaning (removed: {removed})")
