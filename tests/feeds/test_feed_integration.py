@@ -163,3 +163,19 @@ def test_an_unclosed_json_array_waits_for_its_end(
         handle.write(item(2).rstrip("\n") + "\n]")
     assert _pass(export, ctx, settings.inbox) == "queued"
     assert sorted(_docs(es, settings.alias)) == [f"{export}#0", f"{export}#1"]
+
+
+def test_bad_bytes_appended_refuse_their_line_and_not_the_feed(
+    settings: Settings, ctx: Context, es: Elasticsearch, item: Callable[..., str]
+) -> None:
+    feed = settings.inbox / "items.jsonl"
+    feed.write_text(item(1))
+    assert _pass(feed, ctx, settings.inbox) == "queued"
+    with feed.open("ab") as handle:
+        handle.write(b'{"body": "\x00\xff\xfe broken"\n' + item(2).encode())
+    assert _pass(feed, ctx, settings.inbox) == "queued"
+    assert sorted(_docs(es, settings.alias)) == [f"{feed}#L1", f"{feed}#L3"]
+    bad = ctx.ledger.get(f"{feed}#L2")
+    assert bad is not None and (bad.state, bad.reason) == ("quarantined", "malformed_json")
+    entry = ctx.ledger.get(str(feed))
+    assert entry is not None and entry.items == "indexed: 2, quarantined: 1"

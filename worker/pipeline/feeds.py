@@ -26,7 +26,7 @@ from typing import IO
 import structlog
 
 from tasks.errors import Rejected
-from tasks.extract import Extraction, html_document, text_of
+from tasks.extract import Extraction, decode, html_document, text_of
 from tasks.formats.fields import field_map
 from tasks.formats.items import extract_jsonl
 from worker.pipeline.context import PipelineConfig
@@ -178,12 +178,27 @@ def read_feed(
         raise Rejected("empty", "the feed holds no complete line yet")
     items = extract_jsonl(
         str(path),
-        text_of(path, taken),
+        _appended_text(taken) if append else text_of(path, taken),
         html_document,
         field_map(field_overrides),
         first_line=lines + 1,
     )
     return Extraction(items.documents, items.rejected, raw=taken), feed
+
+
+def _appended_text(data: bytes) -> str:
+    """Appended lines as text: never a reason to refuse the feed whose earlier part stands.
+
+    A line that does not decode or parse is refused on its own, as a malformed item.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text, _ = decode(data)
+        except Rejected:
+            text = data.decode("utf-8", "replace")
+    return text.replace("\x00", "")
 
 
 # --- the ledger's side --------------------------------------------------------------------
