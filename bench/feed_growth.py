@@ -19,16 +19,10 @@ import argparse
 import dataclasses
 import json
 import resource
-import shutil
-import tempfile
 import time
-import uuid
-from pathlib import Path
-
-import redis
 
 from bench.corpus import news_documents
-from search.index import drop_all
+from bench.stack import add_service_options, bench_settings, remove
 from worker import compose
 from worker.enqueue import submit_many
 from worker.logs import configure_logging
@@ -100,28 +94,14 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=100, help="lines appended per pass")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--whole", action="store_true", help="read the whole feed every pass")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
-    parser.add_argument("--es-url", default="http://127.0.0.1:9200")
+    add_service_options(parser)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="dropsift-bench-"))
-    prefix = f"bench-feed-{uuid.uuid4().hex[:6]}"
-    settings = Settings(
-        redis_url=args.redis_url,
-        es_url=args.es_url,
-        index_prefix=prefix,
-        state_dir=workdir,
-        inbox=workdir / "inbox",
-    )
+    settings = bench_settings(args, "feed")
     configure_logging("json", "WARNING")
     try:
         result = run(settings, args.n, args.chunk, args.seed, args.whole)
     finally:
-        drop_all(compose.es_client(settings), settings.alias)
-        client = redis.Redis.from_url(settings.redis_url)
-        keys = list(client.scan_iter(f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove(settings)
     mode = "whole file every pass" if args.whole else "appended lines only"
     print(
         f"{mode}: {result['items']} items in {result['passes']} passes of {args.chunk}; "
