@@ -9,6 +9,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from worker.enqueue import submit_many
+from worker.ingest import ingest
 from worker.pipeline.batch import forget_files, process_files
 from worker.pipeline.context import Context
 from worker.pipeline.ledger import Ledger
@@ -179,3 +180,14 @@ def test_bad_bytes_appended_refuse_their_line_and_not_the_feed(
     assert bad is not None and (bad.state, bad.reason) == ("quarantined", "malformed_json")
     entry = ctx.ledger.get(str(feed))
     assert entry is not None and entry.items == "indexed: 2, quarantined: 1"
+
+
+def test_ingest_does_not_wait_for_an_unclosed_json_array(
+    settings: Settings, ctx: Context, item: Callable[..., str]
+) -> None:
+    export = settings.inbox / "items.json"
+    export.write_text("[\n" + item(1).rstrip("\n") + ",\n")
+    sent: list[list[str]] = []
+    report = ingest(settings.inbox, ctx.ledger, sent.append, timeout=30, show_progress=False)
+    assert (report.states, report.incomplete, sent) == ({"incomplete": 1}, {str(export)}, [])
+    assert not report.timed_out
