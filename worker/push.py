@@ -162,6 +162,29 @@ def _lines(ledger: Ledger, folder: Path, push_id: str) -> int:
         raise HTTPException(404, f"no push {push_id}") from None
 
 
+_ITEM_SCHEMA = {
+    "type": "object",
+    "description": "The field names of JSON files: body/text/maintext or html, title, url, ...",
+    "additionalProperties": True,
+}
+_PUSH_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {"oneOf": [_ITEM_SCHEMA, {"type": "array", "items": _ITEM_SCHEMA}]}
+        }
+    },
+}
+_PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Accepted items are on disk and queued; refused ones say why"},
+    401: {"description": "No API key, or a wrong one"},
+    403: {"description": "No DROPSIFT_API_KEY is set: pushing is off"},
+    413: {"description": "The body is over DROPSIFT_MAX_FILE_BYTES"},
+    415: {"description": "The body is not JSON"},
+    422: {"description": "No item could be accepted (each with its reason)"},
+}
+
+
 def router(config: PushConfig, ledger: Ledger, send: Send) -> APIRouter:
     """The push endpoint and the outcome of pushed items."""
     api = APIRouter()
@@ -175,7 +198,13 @@ def router(config: PushConfig, ledger: Ledger, send: Send) -> APIRouter:
                 401, "a valid API key is needed", headers={"WWW-Authenticate": "Bearer"}
             )
 
-    @api.post("/api/documents", status_code=202, summary="Push one item or an array of items")
+    @api.post(
+        "/api/documents",
+        status_code=202,
+        summary="Push one item or an array of items",
+        responses=_PUSH_RESPONSES,
+        openapi_extra={"requestBody": _PUSH_BODY},
+    )
     async def push(request: Request) -> JSONResponse:
         authorise(request)
         content_type = request.headers.get("content-type", "application/json")
@@ -223,7 +252,11 @@ def router(config: PushConfig, ledger: Ledger, send: Send) -> APIRouter:
             },
         )
 
-    @api.get("/api/pushes/{push_id}", summary="What became of each item of a push")
+    @api.get(
+        "/api/pushes/{push_id}",
+        summary="What became of each item of a push",
+        responses={404: {"description": "No such push"}},
+    )
     def push_status(push_id: str) -> dict[str, Any]:
         lines = _lines(ledger, config.folder, push_id)
         outcomes = [_outcome(ledger, config.folder, push_id, n) for n in range(1, lines + 1)]
@@ -232,7 +265,11 @@ def router(config: PushConfig, ledger: Ledger, send: Send) -> APIRouter:
             counts[outcome["status"]] = counts.get(outcome["status"], 0) + 1
         return {"push_id": push_id, "counts": counts, "items": outcomes}
 
-    @api.get("/api/pushes/{push_id}/items/{line}", summary="What became of one pushed item")
+    @api.get(
+        "/api/pushes/{push_id}/items/{line}",
+        summary="What became of one pushed item",
+        responses={404: {"description": "No such push or item"}},
+    )
     def item_status(push_id: str, line: int) -> dict[str, Any]:
         if not 1 <= line <= _lines(ledger, config.folder, push_id):
             raise HTTPException(404, f"push {push_id} has no item {line}")
