@@ -14,6 +14,7 @@ from worker.pipeline.batch import forget_files, process_files
 from worker.pipeline.context import Context
 from worker.pipeline.ledger import Ledger
 from worker.settings import Settings
+from worker.watcher import Watcher
 
 pytestmark = pytest.mark.integration
 
@@ -191,3 +192,33 @@ def test_ingest_does_not_wait_for_an_unclosed_json_array(
     report = ingest(settings.inbox, ctx.ledger, sent.append, timeout=30, show_progress=False)
     assert (report.states, report.incomplete, sent) == ({"incomplete": 1}, {str(export)}, [])
     assert not report.timed_out
+
+
+def test_the_watcher_sends_a_growing_feed_without_waiting_for_it_to_hold_still(
+    settings: Settings, ctx: Context, item: Callable[..., str]
+) -> None:
+    sent: list[list[str]] = []
+    watcher = Watcher(settings.inbox, ctx.ledger, sent.append, stable_seconds=60, rescan_seconds=60)
+    feed, page = settings.inbox / "items.jsonl", settings.inbox / "page.txt"
+    feed.write_text(item(1))
+    page.write_text("A page still being written, which waits to hold still.")
+    for path in (feed, page):
+        watcher.note(path)
+    watcher.settle()
+    assert sent == [[str(feed)]]
+    # Appended while its pass is in flight: kept, and sent once the pass is done.
+    with feed.open("a") as handle:
+        handle.write(item(2))
+    watcher.note(feed)
+    watcher.settle()
+    assert sent == [[str(feed)]] and feed in watcher._pending
+    assert process_files([str(feed)], ctx).states[str(feed)] == "indexed"  # lines 1 and 2
+    with feed.open("a") as handle:
+        handle.write(item(3))
+    watcher._pending[feed].retry_at = 0
+    watcher.settle()
+    assert sent == [[str(feed)], [str(feed)]]
+    assert feed not in watcher._pending
+    assert process_files([str(feed)], ctx).states[str(feed)] == "indexed"
+    entry = ctx.ledger.get(str(feed))
+    assert entry is not None and entry.items == "indexed: 3"

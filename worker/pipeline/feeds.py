@@ -261,10 +261,12 @@ def door(
     part changed; else "unchanged". The door reads the appended bytes up to the first
     complete line, and the fingerprint's 8 KiB.
     """
-    if entry is None or entry.feed is None or entry.state in _GONE:
+    if entry is None or entry.state in _GONE:
         return None
     if entry.state in IN_FLIGHT and time.time() - entry.updated_at < stale_after:
-        return "in_flight"
+        return "in_flight"  # lines appended meanwhile wait for the pass to end
+    if entry.feed is None:
+        return None
     if entry.settled and (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns):
         return "unchanged"
     position = entry.feed
