@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -222,3 +224,29 @@ def test_the_watcher_sends_a_growing_feed_without_waiting_for_it_to_hold_still(
     assert process_files([str(feed)], ctx).states[str(feed)] == "indexed"
     entry = ctx.ledger.get(str(feed))
     assert entry is not None and entry.items == "indexed: 3"
+
+
+def test_a_feed_larger_than_one_pass_is_read_in_passes_and_a_huge_line_refused_alone(
+    settings: Settings,
+    ctx: Context,
+    es: Elasticsearch,
+    item: Callable[..., str],
+    resent: list[list[str]],
+) -> None:
+    ctx.config = dataclasses.replace(ctx.config, max_file_bytes=1500)
+    feed = settings.inbox / "items.jsonl"
+    huge = json.dumps({"title": "Huge", "body": "word " * 400}) + "\n"
+    feed.write_text(item(1) + item(2) + item(3) + huge + item(5))
+    assert _pass(feed, ctx, settings.inbox) == "queued"
+    passes = 1
+    while resent:  # what is left over is sent again as a task of its own
+        assert resent.pop() == [str(feed)]
+        assert process_files([str(feed)], ctx).states[str(feed)] == "indexed"
+        passes += 1
+    assert passes > 2
+    assert sorted(_docs(es, settings.alias)) == [f"{feed}#L{n}" for n in (1, 2, 3, 5)]
+    huge_entry = ctx.ledger.get(f"{feed}#L4")
+    assert huge_entry is not None and huge_entry.reason == "too_large"
+    entry = ctx.ledger.get(str(feed))
+    assert entry is not None and entry.items == "indexed: 4, quarantined: 1"
+    assert entry.feed is not None and entry.feed.offset == feed.stat().st_size

@@ -29,6 +29,7 @@ from tasks.errors import Rejected
 from tasks.extract import Extraction, decode, html_document, text_of
 from tasks.formats.fields import field_map
 from tasks.formats.items import extract_jsonl
+from tasks.source import ItemRef
 from worker.pipeline.context import PipelineConfig
 from worker.pipeline.ledger import Entry, FeedPosition, Ledger
 from worker.pipeline.states import IN_FLIGHT, FileState
@@ -114,7 +115,7 @@ class FeedPass:
     read_bytes: int
     position: FeedPosition
     more: bool = False
-    """Appended bytes past what one pass reads (DROPSIFT_MAX_FILE_BYTES) are left."""
+    """Bytes past what one pass reads (DROPSIFT_MAX_FILE_BYTES) are left for the next."""
 
 
 def read_pass(path: Path, ledger: Ledger, config: PipelineConfig) -> tuple[Extraction, FeedPass]:
@@ -129,7 +130,11 @@ def read_feed(
     max_bytes: int,
     field_overrides: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[Extraction, FeedPass]:
-    """The feed's new complete lines (all of them for a new version) as items."""
+    """The feed's new complete lines (all of them for a new version) as items.
+
+    One pass reads at most `max_bytes`; what is left is read by the next pass, as an append.
+    A line longer than that is refused on its own (`too_large`) and passed over.
+    """
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         append = (
@@ -140,11 +145,6 @@ def read_feed(
         start, lines, open_line = (0, 0, False)
         if append and position is not None:
             start, lines, open_line = position.offset, position.lines, position.open_line
-        elif size > max_bytes:
-            raise Rejected(
-                "too_large",
-                f"{size} bytes is over the {max_bytes}-byte limit (DROPSIFT_MAX_FILE_BYTES)",
-            )
         handle.seek(start)
         data = handle.read(max_bytes)
         at_eof = start + len(data) >= size
@@ -152,16 +152,30 @@ def read_feed(
         if found.continued:
             # The line taken last was not whole after all: the feed is read again, whole.
             return read_feed(path, None, max_bytes, field_overrides)
+        refused = []
+        if not at_eof and not found.new:
+            # One line fills the whole pass: refused, and the feed goes on after it.
+            line_end = _line_end(handle, start + len(data))
+            if line_end is not None:
+                why = f"a line of more than {max_bytes} bytes (DROPSIFT_MAX_FILE_BYTES)"
+                source = str(ItemRef.line(str(path), lines + 1))
+                refused.append((source, Rejected("too_large", why)))
+                found = Cut(found.skip, line_end - start, False)
         end = start + found.end
-        taken = data[found.skip : found.end]
-        new_lines = taken.count(b"\n") + (1 if found.open_line and found.new else 0)
+        taken = b"" if refused else data[found.skip : found.end]
+        new_lines = len(refused) or (
+            taken.count(b"\n") + (1 if found.open_line and found.new else 0)
+        )
         after = FeedPosition(
             offset=end,
             lines=lines + new_lines,
             fingerprint=fingerprint(handle, end),
             open_line=found.open_line,
         )
-    feed = FeedPass(append, start, len(data), after, more=append and not at_eof)
+    # Left for the next pass only when this one took something: a long line still being
+    # written waits for the door to see its end.
+    more = not at_eof and (found.new or bool(refused))
+    feed = FeedPass(append, start, len(data), after, more=more)
     log.info(
         "feed_read",
         path=str(path),
@@ -172,8 +186,8 @@ def read_feed(
         lines=new_lines,
     )
     if not taken.strip():
-        if append:
-            return Extraction([], raw=taken), feed
+        if append or refused:
+            return Extraction([], refused, raw=taken), feed
         # A new version with no complete line yet (a partial first line): nothing to take.
         raise Rejected("empty", "the feed holds no complete line yet")
     items = extract_jsonl(
@@ -184,6 +198,17 @@ def read_feed(
         first_line=lines + 1,
     )
     return Extraction(items.documents, items.rejected, raw=taken), feed
+
+
+def _line_end(handle: IO[bytes], offset: int) -> int | None:
+    """Just after the next newline from `offset`, read a block at a time; None: none yet."""
+    handle.seek(offset)
+    while block := handle.read(_PROBE):
+        newline = block.find(b"\n")
+        if newline >= 0:
+            return offset + newline + 1
+        offset += len(block)
+    return None
 
 
 def _appended_text(data: bytes) -> str:
