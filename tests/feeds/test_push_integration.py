@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import urllib3
 from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -15,7 +22,7 @@ from tests.conftest import WorkerProcess, wait_for
 from worker import compose
 from worker.enqueue import submit_many
 from worker.push import PUSH_FOLDER, PushConfig, install, key_matches
-from worker.settings import Settings
+from worker.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.integration
 
@@ -151,3 +158,56 @@ def test_reads_can_be_keyed_too(settings: Settings, es: Elasticsearch, clean_sta
     assert client.get("/healthz").status_code == 200
     open_reads = _client(settings)
     assert open_reads.get("/api/search", params={"q": "x"}).status_code == 200
+
+
+def test_items_accepted_survive_the_api_killed_right_after_its_answer(
+    settings: Settings,
+    es: Elasticsearch,
+    service_env: dict[str, str],
+    running_worker: WorkerProcess,
+    item: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "api.log"
+    env = {**service_env, "DROPSIFT_API_KEY": KEYS}
+    with open(log, "wb") as out:
+        api = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "api", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            start_new_session=True,
+        )
+    try:
+        http = urllib3.PoolManager()
+        url = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            assert api.poll() is None, log.read_text()[-2000:]
+            try:
+                return http.request("GET", f"{url}/healthz", retries=False).status == 200
+            except urllib3.exceptions.HTTPError:
+                return False
+
+        wait_for(up, 60, what="the API to answer")
+        body = json.dumps([_item(item, 3), _item(item, 4)]).encode()
+        answer = http.request("POST", f"{url}/api/documents", body=body, headers=AUTH)
+        os.killpg(api.pid, signal.SIGKILL)  # right after the 202, before anything else
+        api.wait(timeout=30)
+        assert answer.status == 202
+        push_id = json.loads(answer.data)["push_id"]
+    finally:
+        if api.poll() is None:
+            os.killpg(api.pid, signal.SIGKILL)
+            api.wait(timeout=30)
+    # A new API (and the watcher's scan, which queues the file again if need be).
+    paths = list((settings.inbox / PUSH_FOLDER).rglob("*.jsonl"))
+    assert [p.name for p in paths] == [f"{push_id}.jsonl"]
+    submit_many(paths, compose.ledger(settings), compose.publisher(settings).process)
+    client = _client(settings)
+    for n in (1, 2):
+        assert _settled(client, f"/api/pushes/{push_id}/items/{n}")["status"] == "indexed"
