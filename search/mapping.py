@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-MAPPING_VERSION = 4
+MAPPING_VERSION = 5
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 # Searched text: English analysis (stemmed), with an unstemmed `exact` subfield so exact
@@ -18,6 +18,8 @@ MAPPINGS: dict[str, Any] = {
         "doc_id": {"type": "keyword"},
         "title": {**_ENGLISH, "fields": {"exact": _EXACT, "keyword": _KEYWORD}},
         "title_from": {"type": "keyword"},
+        # The title as the source gave it, when the site's name was taken off (shown only).
+        "title_original": {"type": "keyword", "index": False, "ignore_above": 1024},
         "body": {**_ENGLISH, "fields": {"exact": _EXACT}},
         "format": {"type": "keyword"},
         "sources": _KEYWORD,

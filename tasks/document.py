@@ -26,6 +26,10 @@ class Document:
     title: str | None = None
     title_from: str | None = None
     """Where the title came from: "text", "first_sentence" or "filename"."""
+    title_original: str | None = None
+    """The title as the source gave it, when the site's name was taken off it."""
+    title_hints: dict[str, str] = field(default_factory=dict)
+    """What a page says of its title (`page_title`, `og_title`, `h1`, `site_name`); not indexed."""
     published: datetime | None = None
     published_from: str | None = None
     """Where the date came from: "text" or "ingested" (a fallback, flagged as such)."""
@@ -66,6 +70,7 @@ class Document:
             "doc_id": self.doc_id,
             "title": printable(self.title) if self.title else self.title,
             "title_from": self.title_from,
+            "title_original": printable(self.title_original) if self.title_original else None,
             "body": self.body,
             "format": self.format,
             "sources": sorted({printable(s) for s in self.sources or [self.source]}),

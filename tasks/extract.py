@@ -128,7 +128,7 @@ class Extraction:
     raw: bytes = b""
 
 
-def _html(source: str, text: str) -> Document:
+def html_document(source: str, text: str) -> Document:
     from tasks.formats.html import extract_html  # trafilatura loads lazily, once
 
     return extract_html(source, text)
@@ -153,11 +153,11 @@ EXTRACTORS: dict[str, Extractor] = {
     ".text": lambda p, t, f: _one(Document(source=str(p), text=t, format="txt")),
     ".md": lambda p, t, f: _one(extract_markdown(str(p), t)),
     ".markdown": lambda p, t, f: _one(extract_markdown(str(p), t)),
-    ".html": lambda p, t, f: _one(_html(str(p), t)),
-    ".htm": lambda p, t, f: _one(_html(str(p), t)),
-    ".json": lambda p, t, f: _items(extract_json(str(p), t, _html, f)),
-    ".jsonl": lambda p, t, f: _items(extract_jsonl(str(p), t, _html, f)),
-    ".ndjson": lambda p, t, f: _items(extract_jsonl(str(p), t, _html, f)),
+    ".html": lambda p, t, f: _one(html_document(str(p), t)),
+    ".htm": lambda p, t, f: _one(html_document(str(p), t)),
+    ".json": lambda p, t, f: _items(extract_json(str(p), t, html_document, f)),
+    ".jsonl": lambda p, t, f: _items(extract_jsonl(str(p), t, html_document, f)),
+    ".ndjson": lambda p, t, f: _items(extract_jsonl(str(p), t, html_document, f)),
 }
 
 
@@ -215,6 +215,13 @@ def read_file(
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Rejected("too_large", f"grew past the {max_bytes}-byte limit while being read")
+    extraction = extractor(path, text_of(path, data), field_map(field_overrides))
+    extraction.raw = data
+    return extraction
+
+
+def text_of(path: Path, data: bytes) -> str:
+    """The text of a file's bytes; Rejected when empty, binary or undecodable."""
     if not data:
         raise Rejected("empty", "the file is empty")
     binary = sniff_binary(data)
@@ -224,6 +231,4 @@ def read_file(
     if not text.strip():
         raise Rejected("empty", "the file holds only whitespace")
     # NUL bytes inside otherwise valid text break Elasticsearch's JSON and every text rule.
-    extraction = extractor(path, text.replace("\x00", ""), field_map(field_overrides))
-    extraction.raw = data
-    return extraction
+    return text.replace("\x00", "")

@@ -6,6 +6,7 @@ the end. The servers themselves come from `dropsift stack up` (the test command 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -25,6 +26,7 @@ from elasticsearch import Elasticsearch
 from search.events import drop_events
 from search.index import drop_all, ensure_index
 from worker import compose
+from worker.pipeline.context import Context
 from worker.pipeline.ledger import Entry, Ledger
 from worker.pipeline.states import TERMINAL
 from worker.settings import PROJECT_ROOT, Settings
@@ -171,6 +173,26 @@ def index_seeds(settings: Settings, redis_client: redis.Redis, es: Elasticsearch
 def clean_state(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> None:
     """Each test starts with an empty inbox, ledger, content registry and index."""
     reset_state(settings, redis_client, es)
+
+
+@pytest.fixture
+def resent() -> list[list[str]]:
+    """What the pipeline sent again as tasks of their own (a fast_context's resend)."""
+    return []
+
+
+@pytest.fixture
+def fast_context(
+    settings: Settings,
+    redis_client: redis.Redis,
+    es: Elasticsearch,
+    clean_state: None,
+    resent: list[list[str]],
+) -> Context:
+    """The pipeline as a worker builds it, without the slow enrichers, from a clean state."""
+    context = compose.pipeline_context(settings, client=redis_client, es=es, resend=resent.append)
+    context.config = dataclasses.replace(context.config, enrichers=("language", "stats"))
+    return context
 
 
 @pytest.fixture(scope="session")

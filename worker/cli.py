@@ -225,20 +225,15 @@ def api(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
-    """Serve the HTTP search API (OpenAPI docs at /docs)."""
+    """Serve the HTTP API: search and push (OpenAPI docs at /docs)."""
     import uvicorn
-
-    from search.api import create_app
 
     settings = _settings()
     es = compose.es_client(settings)
     sink = compose.index_sink(settings, es)
     sink.ensure()  # healthy from the start, before the first document
     sink.ensure_events(settings.index_prefix)  # the outcomes data view has its fields
-    app = create_app(es, settings.alias, max_per_page=settings.max_per_page)
-    from worker.metrics import mount_api_metrics
-
-    mount_api_metrics(app, compose.ledger(settings), [settings.index_prefix])
+    app = compose.api_app(settings, es)
     uvicorn.run(
         app, host=host or settings.api_host, port=port or settings.api_port, log_config=None
     )

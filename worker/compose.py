@@ -20,11 +20,14 @@ from tasks.boilerplate_memory import SourceBoilerplate
 from tasks.dedupe import ContentRegistry
 from tasks.neardup import NearDupIndex
 from tasks.story import RecentStories
+from tasks.title_memory import SiteTitles
 from worker.pipeline.context import Context, PipelineConfig, Send
 from worker.pipeline.ledger import Ledger
 from worker.settings import Settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from worker.watcher import Watcher
 
 PROCESS_FILES = "dropsift.process_files"
@@ -132,7 +135,29 @@ def pipeline_context(
         ),
         stories=RecentStories(r, prefix),
         resend=resend,
+        titles=SiteTitles(r, prefix),
     )
+
+
+def api_app(settings: Settings, es: Elasticsearch | None = None) -> FastAPI:
+    """The HTTP API: search, the push endpoint with its keys, and `/metrics`."""
+    from search.api import create_app
+    from worker.metrics import mount_api_metrics
+    from worker.push import PushConfig, install
+
+    client = es or es_client(settings)
+    app = create_app(client, settings.alias, max_per_page=settings.max_per_page)
+    config = PushConfig(
+        inbox=settings.inbox,
+        keys=settings.api_keys,
+        keyed_reads=settings.api_key_reads,
+        max_bytes=settings.max_file_bytes,
+        json_fields=settings.json_fields,
+    )
+    files = ledger(settings)
+    install(app, config, files, publisher(settings).process)
+    mount_api_metrics(app, files, [settings.index_prefix])
+    return app
 
 
 def watcher(settings: Settings) -> Watcher:

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import redis
 
+from worker.pipeline import feeds
 from worker.pipeline.context import Send
+from worker.pipeline.feeds import is_feed
 from worker.pipeline.ledger import Ledger
 from worker.pipeline.states import IN_FLIGHT
 
@@ -71,7 +73,7 @@ def _check_link(path: Path, root: Path) -> None:
 
 
 def _decide(path: Path, ledger: Ledger, root: Path | None, stale_after: float) -> str:
-    """ "send", or why not: "unchanged", "in_flight". Writes the ledger.
+    """ "send", or why not: "unchanged", "in_flight", "incomplete". Writes the ledger.
 
     Raises RefusedAtDoor for a file that cannot be queued, FileNotFoundError for one gone.
     """
@@ -83,6 +85,10 @@ def _decide(path: Path, ledger: Ledger, root: Path | None, stale_after: float) -
         if not stat.S_ISREG(st.st_mode):  # a pipe or a device: reading it could block
             raise RefusedAtDoor("not_a_file", f"{path} is not a regular file")
         entry = ledger.get(key)
+        if is_feed(path) and (decision := feeds.door(path, st, entry, ledger, stale_after)):
+            return decision
+        if path.suffix.lower() == ".json" and feeds.unclosed_array(path, st.st_size):
+            return "incomplete"  # read once its writer closes it (a Scrapy feed at close)
         # Only a settled entry vouches for the content: a file deleted (or vanished) and
         # later added back, same name, same bytes, is new again.
         settled = entry is not None and entry.settled

@@ -22,13 +22,15 @@ log = structlog.get_logger(__name__)
 class IngestReport:
     files: int = 0
     submitted: Counter[str] = field(default_factory=Counter)
-    """queued / unchanged / in_flight / quarantined / vanished, as the submit step saw them."""
+    """queued / unchanged / in_flight / incomplete / quarantined / vanished, as submitted."""
     states: Counter[str] = field(default_factory=Counter)
     """The final ledger state of every file."""
     entries: list[Entry] = field(default_factory=list)
     timed_out: bool = False
     not_queued: dict[str, str] = field(default_factory=dict)
     """Files that could not be queued (the queue stayed away), with the error."""
+    incomplete: set[str] = field(default_factory=set)
+    """JSON arrays not closed yet: read once they are."""
     seconds: float = 0.0
 
 
@@ -72,9 +74,12 @@ def ingest(
                 report.not_queued[str(path)] = f"{type(exc).__name__}: {exc}"
                 log.warning("ingest_not_queued", path=str(path), error=repr(exc)[:300])
             report.submitted.update(results.values())
+            report.incomplete.update(str(p) for p, r in results.items() if r == "incomplete")
             progress.advance(bar, len(chunk))
         bar = progress.add_task("processing", total=len(paths), states="")
-        waiting = {str(p) for p in paths} - set(report.not_queued)
+        # An unclosed JSON array is read once its writer closes it: nothing to wait for now.
+        incomplete = {str(p) for p in paths if str(p) in report.incomplete}
+        waiting = {str(p) for p in paths} - set(report.not_queued) - incomplete
         done: dict[str, Entry] = {}
         deadline = started + timeout
         while waiting:
@@ -104,6 +109,8 @@ def ingest(
         report.states["not_finished"] = len(waiting)
     if report.not_queued:
         report.states["not_queued"] = len(report.not_queued)
+    if report.incomplete:
+        report.states["incomplete"] = len(report.incomplete)
     report.seconds = time.monotonic() - started
     log.info(
         "ingest_done",

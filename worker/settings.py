@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from worker.es_java import ES_DEFAULT_VERSION
@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     max_per_page: int = Field(default=100, ge=1, le=10_000)
+    api_key: SecretStr | None = None
+    """Keys that may push documents (comma-separated, for rotation); none: pushing is off."""
+    api_key_reads: bool = False
+    """Reads of /api/* need a key too."""
 
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = "INFO"
@@ -115,6 +119,8 @@ class Settings(BaseSettings):
 
         for name in self.enrichers:  # so does an unknown enricher
             resolve(name)
+        if self.api_key_reads and not self.api_keys:
+            raise ValueError("DROPSIFT_API_KEY_READS needs DROPSIFT_API_KEY")
         if self.es_api_key and (self.es_user or self.es_password):
             raise ValueError("set DROPSIFT_ES_API_KEY or DROPSIFT_ES_USER/PASSWORD, not both")
         if self.kibana_api_key and (self.kibana_user or self.kibana_password):
@@ -122,6 +128,11 @@ class Settings(BaseSettings):
                 "set DROPSIFT_KIBANA_API_KEY or DROPSIFT_KIBANA_USER/PASSWORD, not both"
             )
         return self
+
+    @property
+    def api_keys(self) -> tuple[str, ...]:
+        raw = self.api_key.get_secret_value() if self.api_key else ""
+        return tuple(key.strip() for key in raw.split(",") if key.strip())
 
     @property
     def alias(self) -> str:

@@ -1,6 +1,7 @@
 """The inbox watcher: inotify events as hints, a startup scan and a periodic rescan as truth.
 
-A file is queued once its size and mtime have held still for DROPSIFT_STABLE_SECONDS; a file
+A file is queued once its size and mtime have held still for DROPSIFT_STABLE_SECONDS (a JSON
+Lines feed as soon as it changes: its complete lines can be read while it grows); a file
 whose publish fails stays pending and is tried again, so nothing is dropped while Redis is away.
 """
 
@@ -20,6 +21,7 @@ from watchdog.observers import Observer
 
 from tasks.source import ItemRef
 from worker.enqueue import Send, is_ignored, submit_many, walk
+from worker.pipeline.feeds import is_feed
 from worker.pipeline.ledger import Ledger
 from worker.pipeline.states import FileState
 
@@ -131,14 +133,17 @@ class Watcher:
                 # A link loop, no permission: the door quarantines it with the reason.
                 ready.append(path)
                 continue
+            # A feed's complete lines can be read while it grows: it does not wait to hold still.
+            waits = not is_feed(path)
             if (st.st_size, st.st_mtime_ns) != (pending.size, pending.mtime_ns):
                 pending.size, pending.mtime_ns, pending.changed_at = (
                     st.st_size,
                     st.st_mtime_ns,
                     now,
                 )
-                continue
-            if now - pending.changed_at < self.stable_seconds:
+                if waits:
+                    continue
+            if waits and now - pending.changed_at < self.stable_seconds:
                 continue
             ready.append(path)
         if vanished and self.forget is not None:
@@ -159,6 +164,11 @@ class Watcher:
             batch_size=self.batch_size,
         )
         for path, result in results.items():
+            waiting = self._pending.get(path)
+            if result == "in_flight" and is_feed(path) and waiting is not None:
+                # Lines appended while a pass runs are sent once it is done.
+                waiting.retry_at = now + max(self.stable_seconds, 0.2)
+                continue
             self._drop(path)
             if result == "queued":
                 self.queued += 1

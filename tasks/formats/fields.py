@@ -14,14 +14,35 @@ from tasks.errors import Rejected
 
 # Field -> the names scrapers commonly give it (Scrapy feed exports, schema.org, RSS-ish).
 # The first one present wins; DROPSIFT_JSON_FIELDS overrides per field.
+# news-please (`maintext`, `date_publish`, `authors`, `source_domain`) and trafilatura's JSON
+# (`text`, `raw_text`, `date`, `author`, `hostname`, `sitename`) items map with no settings.
 DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
     "title": ("title", "headline", "name"),
-    "body": ("body", "text", "content", "articleBody", "article", "description"),
+    "body": (
+        "body",
+        "text",
+        "maintext",
+        "content",
+        "articleBody",
+        "article",
+        "raw_text",
+        "description",
+    ),
     "html": ("html", "raw_html", "page_html"),
     "url": ("url", "link", "canonical_url", "source_url"),
-    "published": ("published", "date", "published_at", "datePublished", "pubDate", "time"),
+    "published": (
+        "published",
+        "date",
+        "date_publish",
+        "published_at",
+        "datePublished",
+        "pubDate",
+        "time",
+    ),
     "author": ("author", "byline", "authors", "creator"),
     "section": ("section", "category", "categories"),
+    "site": ("site", "source_domain", "hostname", "domain"),
+    "site_name": ("site_name", "sitename", "publisher"),
 }
 
 
@@ -120,4 +141,9 @@ def apply_fields(
         changes["author"] = text_value(*found)
     if found := pick(item, names["section"]):
         changes["section"] = text_value(*found)
+    if not changes.get("site") and (found := pick(item, names["site"])):
+        changes["site"] = site_of(text_value(*found))
+    if found := pick(item, names["site_name"]):
+        # The site's own name ("WIRED"): what its titles end with, to strip from them.
+        changes["title_hints"] = {**doc.title_hints, "site_name": text_value(*found)}
     return doc.replace(**changes)

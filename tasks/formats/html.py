@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from htmldate import find_date
@@ -137,7 +138,23 @@ def extract_html(source: str, html: str) -> Document:
         author=author,
         url=url,
         site=_site(url),
+        title_hints=_title_hints(tree),
     )
+
+
+def _title_hints(tree: HtmlElement) -> dict[str, str]:
+    """The page's <title>, its og:title and first <h1>, and og:site_name, where present."""
+    found = {
+        "page_title": tree.findtext(".//title"),
+        "og_title": _first(tree.xpath('//meta[@property="og:title"]/@content')),
+        "h1": _first([h.text_content() for h in tree.iterfind(".//h1")]),
+        "site_name": _first(tree.xpath('//meta[@property="og:site_name"]/@content')),
+    }
+    return {name: " ".join(text.split()) for name, text in found.items() if text and text.strip()}
+
+
+def _first(values: list[Any]) -> str | None:
+    return str(values[0]) if values else None
 
 
 def _parse_html(html: str) -> HtmlElement | None:

@@ -72,11 +72,17 @@ def extract_jsonl(
     text: str,
     extract_html: HtmlExtractor,
     fields: Mapping[str, Sequence[str]] = DEFAULT_FIELDS,
+    *,
+    first_line: int = 1,
 ) -> Items:
-    """JSON Lines: each non-blank line an item, named by its line (`ItemRef.line`)."""
+    """JSON Lines: each non-blank line an item, named by its line (`ItemRef.line`).
+
+    Lines end at "\\n" only, as the format says: a U+2028 or a lone "\\r" inside an item
+    does not split it. `first_line` numbers the lines of a feed's appended part.
+    """
     pairs: list[tuple[str, Any]] = []
     bad: list[tuple[str, Rejected]] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), first_line):
         if not line.strip():
             continue
         source = str(ItemRef.line(path, number))

@@ -36,7 +36,9 @@ from tasks.enrich import enrich_batch
 from tasks.errors import Rejected, Transient
 from tasks.extract import read_file
 from tasks.source import ItemRef, printable
+from worker.pipeline import feeds
 from worker.pipeline.context import Context
+from worker.pipeline.feeds import FeedPass
 from worker.pipeline.linking import link
 from worker.pipeline.states import FileState
 
@@ -82,6 +84,8 @@ class FileWork:
     """What the file may have delivered before: released if this version does not."""
     duplicates: list[tuple[Document, str]] = field(default_factory=list)
     """Documents whose content another source delivered first, with that source."""
+    feed: FeedPass | None = None
+    """For a JSON Lines feed: what this pass read (only the appended lines, or all)."""
 
 
 @dataclass
@@ -232,12 +236,12 @@ def process_files(
 
 def _release_all(ctx: Context, path: str) -> int:
     """What the file may have delivered loses it as a source; returns how many."""
-    entry = ctx.ledger.get(path)
-    produced = entry.produced if entry else ()
+    produced = ctx.ledger.produced(path)
     for source, doc_id in produced:
         release_source(ctx, source, doc_id)
     if produced:
         ctx.ledger.set_produced(path, [])
+    feeds.forget_position(ctx.ledger, path)
     return len(produced)
 
 
@@ -318,6 +322,8 @@ def _prepare(doc: Document, ctx: Context) -> Document:
     )
     # Lines this site repeats in most of its documents (menus, footers) go too, once learned.
     doc = ctx.boilerplate.apply(doc, doc.site or "")
+    if ctx.titles is not None:
+        doc = ctx.titles.apply(doc)  # " - SFGate", " | WIRED": the site's name goes
     if not doc.body.strip():
         removed = {reason: len(lines) for reason, lines in doc.cleaning.get("removed", {}).items()}
         raise Rejected("empty_after_cleaning", f"nothing left after cleaning (removed: {removed})")
@@ -328,8 +334,12 @@ def _stage(path: str, ctx: Context) -> FileWork:
     """Extract, clean and identify one file's documents, and claim their content."""
     cfg = ctx.config
     timings: dict[str, float] = {}
+    feed = None
     with _timed(timings, "extract"):
-        extraction = read_file(Path(path), cfg.max_file_bytes, cfg.json_fields)
+        if feeds.is_feed(path):
+            extraction, feed = feeds.read_pass(Path(path), ctx.ledger, cfg)
+        else:
+            extraction = read_file(Path(path), cfg.max_file_bytes, cfg.json_fields)
     single = [d.source for d in extraction.documents] == [path] and not extraction.rejected
     entry = ctx.ledger.get(path)
     work = FileWork(
@@ -337,7 +347,9 @@ def _stage(path: str, ctx: Context) -> FileWork:
         hashlib.sha256(extraction.raw).hexdigest(),
         single,
         refused=dict(extraction.rejected),
-        previous=entry.produced if entry else (),
+        # An append releases nothing: the feed's earlier lines are still there.
+        previous=() if feed and feed.append else ctx.ledger.produced(path),
+        feed=feed,
         written_at=entry.mtime_ns / 1e9 if entry and entry.mtime_ns > 0 else 0.0,
         size=len(extraction.raw),
         timings=timings,
@@ -354,7 +366,11 @@ def _stage(path: str, ctx: Context) -> FileWork:
     with _timed(timings, "dedupe"):
         # Written ahead of the claims and the index, so a crash from here on leaves nothing
         # that the file's next version or its deletion would not release.
-        ctx.ledger.plan(path, [(doc.source, doc.doc_id) for doc in docs])
+        planned = [(doc.source, doc.doc_id) for doc in docs]
+        if feed and feed.append:
+            ctx.ledger.add_produced(path, planned)
+        else:
+            ctx.ledger.plan(path, planned)
         for doc in docs:
             claim = ctx.contents.claim(doc.doc_id, doc.source)
             if claim.is_owner:
@@ -490,7 +506,10 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
     stale = (set(work.previous) | _planned(work)) - set(work.produced)
     for source, doc_id in sorted(stale):
         release_source(ctx, source, doc_id)
-    ctx.ledger.set_produced(work.path, work.produced)
+    if work.feed and work.feed.append:
+        ctx.ledger.add_produced(work.path, work.produced)
+    else:
+        ctx.ledger.set_produced(work.path, work.produced)
     if work.written_at and any(s == FileState.INDEXED for s in work.outcomes.values()):
         result.latencies.append(max(0.0, time.time() - work.written_at))
     if work.single:
@@ -511,15 +530,18 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
         _event(ctx, result, source, FileState.QUARANTINED, reason=why.reason, detail=why.detail)
         log.warning("item_quarantined", source=source, reason=why.reason, detail=why.detail)
     counts = Counter(str(state) for state in work.outcomes.values())
+    extra: dict[str, str] = {}
+    if work.feed:
+        counts, extra = feeds.account(ctx.ledger, work.path, work.feed, counts, ctx.resend)
     summary = ", ".join(f"{state}: {n}" for state, n in sorted(counts.items()))
     if counts[FileState.INDEXED] or counts[FileState.DUPLICATE]:
         ctx.ledger.finish(
-            work.path, FileState.INDEXED, raw_hash=work.raw_hash, reason="", items=summary
+            work.path, FileState.INDEXED, raw_hash=work.raw_hash, reason="", items=summary, **extra
         )
         result.states[work.path] = FileState.INDEXED
     else:
         why = Rejected("no_valid_items", f"no item of the file could be indexed ({summary})")
-        ctx.ledger.quarantine(work.path, why.reason, why.detail)
+        ctx.ledger.quarantine(work.path, why.reason, why.detail, **extra)
         result.states[work.path] = FileState.QUARANTINED
         result.reasons[work.path] = why.reason
         _event(ctx, result, work.path, FileState.QUARANTINED, work, reason=why.reason)

@@ -11,6 +11,7 @@ from tasks.boilerplate_memory import SourceBoilerplate
 from tasks.dedupe import ContentRegistry
 from tasks.neardup import NearDupIndex
 from tasks.story import RecentStories
+from tasks.title_memory import SiteTitles
 from worker.pipeline.ledger import Ledger
 
 Send = Callable[[list[str]], None]
@@ -47,3 +48,5 @@ class Context:
     stories: RecentStories
     resend: Send | None = None
     """Sends files again as a task of their own (a deferred or split batch); None: inline."""
+    titles: SiteTitles | None = None
+    """Takes sites' names off titles (learned per site); None leaves titles as they come."""

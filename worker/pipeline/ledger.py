@@ -40,6 +40,39 @@ def file_key_id(path: str) -> str:
 
 
 @dataclass(frozen=True)
+class FeedPosition:
+    """How far a growing JSON Lines file has been consumed, and what came before."""
+
+    offset: int
+    """Bytes consumed: the end of the last complete line taken."""
+    lines: int
+    """Lines consumed (blank ones too): the next item is `L<lines + 1>`."""
+    fingerprint: str
+    """Of the consumed bytes (their length, first and last 4 KiB): a rewrite shows here."""
+    open_line: bool = False
+    """The last line taken had no newline yet (it parsed whole): its newline may follow."""
+
+    @classmethod
+    def from_redis(cls, data: dict[str, str]) -> FeedPosition | None:
+        if not data.get("feed_fingerprint"):
+            return None
+        return cls(
+            offset=int(data.get("feed_offset", 0)),
+            lines=int(data.get("feed_lines", 0)),
+            fingerprint=data["feed_fingerprint"],
+            open_line=data.get("feed_open_line") == "1",
+        )
+
+    def to_redis(self) -> dict[str, str]:
+        return {
+            "feed_offset": str(self.offset),
+            "feed_lines": str(self.lines),
+            "feed_fingerprint": self.fingerprint,
+            "feed_open_line": "1" if self.open_line else "0",
+        }
+
+
+@dataclass(frozen=True)
 class Entry:
     path: str
     state: FileState
@@ -57,6 +90,8 @@ class Entry:
     """(source, document id) of every document the file may have delivered: written before
     the documents are, so a crash in between never leaves one that nothing here names."""
     updated_at: float = 0.0
+    feed: FeedPosition | None = None
+    """For a JSON Lines feed: how far it has been read (worker.pipeline.feeds)."""
 
     @classmethod
     def from_redis(cls, data: dict[str, str]) -> Entry:
@@ -74,6 +109,7 @@ class Entry:
             items=data.get("items", ""),
             produced=tuple(tuple(pair) for pair in json.loads(data.get("produced") or "[]")),
             updated_at=float(data.get("updated_at", 0.0)),
+            feed=FeedPosition.from_redis(data),
         )
 
     @property
@@ -209,7 +245,32 @@ class Ledger:
 
     def set_produced(self, path: str, produced: Iterable[tuple[str, str]]) -> None:
         """What the file's current version delivered; kept until the next version replaces it."""
-        self.r.hset(self.key_of(path), "produced", json.dumps(sorted(produced)))
+        pipe = self.r.pipeline()
+        pipe.hset(self.key_of(path), "produced", json.dumps(sorted(produced)))
+        pipe.delete(self._appended_key(path))
+        pipe.execute()
+
+    def add_produced(self, path: str, produced: Iterable[tuple[str, str]]) -> None:
+        """What lines appended to a feed deliver, added without rewriting the earlier ones.
+
+        Kept beside the entry (source -> document id), so a pass costs what it adds.
+        """
+        pairs = dict(produced)
+        if pairs:
+            self.r.hset(self._appended_key(path), mapping={s: d for s, d in pairs.items()})
+
+    def produced(self, path: str) -> Produced:
+        """Everything the file may have delivered: its version's list and what appends added."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hget(self.key_of(path), "produced")
+        pipe.hgetall(self._appended_key(path))
+        listed, appended = pipe.execute()
+        pairs: set[tuple[str, str]] = {(s, d) for s, d in json.loads(listed or "[]")}
+        pairs.update(appended.items())
+        return tuple(sorted(pairs))
+
+    def _appended_key(self, path: str) -> str:
+        return f"{self.prefix}appended:{file_key_id(path)}"
 
     def quarantine(self, path: str, reason: str, error: str, **fields: Any) -> None:
         self.finish(path, FileState.QUARANTINED, reason=reason, last_error=error[:2000], **fields)
