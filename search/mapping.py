@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-MAPPING_VERSION = 3
+MAPPING_VERSION = 4
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
+# Unstemmed words, so exact matches can rank above stemmed ones and phrases stay exact.
+# The `standard` analyzer stands in until English analysis (with ASCII folding) lands.
+_EXACT = {"type": "text", "analyzer": "standard"}
+# Word pairs and triples for the phrase suggester ("did you mean").
+_SHINGLES = {"type": "text", "analyzer": "dropsift_shingles"}
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
         "doc_id": {"type": "keyword"},
-        "title": {"type": "text", "fields": {"keyword": _KEYWORD}},
+        "title": {"type": "text", "fields": {"keyword": _KEYWORD, "exact": _EXACT}},
         "title_from": {"type": "keyword"},
-        "body": {"type": "text"},
+        "body": {"type": "text", "fields": {"exact": _EXACT, "shingles": _SHINGLES}},
         "format": {"type": "keyword"},
         "sources": _KEYWORD,
         "section": _KEYWORD,
@@ -49,6 +54,19 @@ SETTINGS: dict[str, Any] = {
     # Near-real-time: a document is searchable about a second after it is indexed,
     # without each bulk request forcing a refresh.
     "refresh_interval": "1s",
+    "analysis": {
+        # Core features only (lowercase, shingle): every distribution has them.
+        "filter": {
+            "dropsift_shingle": {"type": "shingle", "min_shingle_size": 2, "max_shingle_size": 3}
+        },
+        "analyzer": {
+            "dropsift_shingles": {
+                "type": "custom",
+                "tokenizer": "standard",
+                "filter": ["lowercase", "dropsift_shingle"],
+            }
+        },
+    },
 }
 
 # Fields the search API offers as facets (keyword fields only).
