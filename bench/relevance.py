@@ -30,6 +30,7 @@ from bench.corpus import load_articles
 from search.client import make_client
 from search.mapping import MAPPINGS, SETTINGS
 from search.query import SearchParams, build_search
+from search.typos import find_spellings
 
 QUERIES = Path(__file__).with_name("relevance_queries.yaml")
 K = 10
@@ -110,7 +111,7 @@ def recall_at_k(ranked: list[str], relevant: set[str], k: int = K) -> float:
     return len(set(ranked[:k]) & relevant) / len(relevant) if relevant else 0.0
 
 
-def old_body(q: str) -> dict[str, Any]:
+def old_body(es: Elasticsearch, index: str, q: str) -> dict[str, Any]:
     """Mapping v3's query, kept as it was: one simple_query_string, all words required."""
     return {
         "query": {
@@ -132,9 +133,10 @@ def old_body(q: str) -> dict[str, Any]:
     }
 
 
-def new_body(q: str) -> dict[str, Any]:
-    """The current query builder's request, without facets and highlights (same ranking)."""
-    body = build_search(SearchParams(q=q, per_page=K, collapse=False))
+def new_body(es: Elasticsearch, index: str, q: str) -> dict[str, Any]:
+    """The API's request (typo spellings looked up first), without facets and highlights."""
+    spellings = find_spellings(es, index, q)
+    body = build_search(SearchParams(q=q, per_page=K, collapse=False, spellings=spellings))
     for unused in ("aggs", "highlight"):
         body.pop(unused, None)
     return body
@@ -159,12 +161,12 @@ def evaluate(
     index: str,
     queries: list[Query],
     relevant: dict[str, set[str]],
-    make_body: Callable[[str], dict[str, Any]],
+    make_body: Callable[[Elasticsearch, str, str], dict[str, Any]],
 ) -> dict[str, tuple[float, float]]:
     """Query text -> (nDCG@10, recall@10)."""
     scores = {}
     for query in queries:
-        ranked = rank(es, index, make_body(query.q))
+        ranked = rank(es, index, make_body(es, index, query.q))
         wanted = relevant[query.q]
         scores[query.q] = (ndcg_at_k(ranked, wanted), recall_at_k(ranked, wanted))
     return scores

@@ -12,6 +12,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 from search.mapping import FACET_FIELDS
+from search.typos import (
+    FUZZY_PREFIX_LENGTH,
+    ONE_TYPO_FROM,
+    TWO_TYPOS_FROM,
+    Spellings,
+    typo_tolerant,
+)
 
 # Facets, plus the cluster a near-duplicate belongs to (to expand a collapsed hit).
 FILTER_FIELDS = (*FACET_FIELDS, "cluster_id")
@@ -26,11 +33,6 @@ Sort = Literal["relevance", "date_desc", "date_asc"]
 EXACT_BOOST = 2.0
 STEMMED_BOOST = 1.0
 FUZZY_BOOST = 0.5
-# Typos allowed by word length, as Meilisearch and Typesense do by default: none up to four
-# characters, one from five, two from nine; the first letter is never a typo.
-ONE_TYPO_FROM = 5
-TWO_TYPOS_FROM = 9
-FUZZY_PREFIX_LENGTH = 1
 # "Did you mean" is asked for when a query finds fewer hits than this.
 SUGGEST_BELOW = 3
 # A cursor's point in time lives this long after each page; a client idle longer starts over.
@@ -48,9 +50,6 @@ _INTERVALS = (
     ("year", 31_556_952),
 )
 _TIME_ZONE_OFFSET = re.compile(r"^[+-](?:0\d|1[0-4]):[0-5]\d$")
-# Pieces of simple_query_string syntax: phrases (maybe unclosed) and the rest.
-_PHRASE = re.compile(r'"[^"]*"?')
-_PLAIN_WORD = re.compile(r"^([+|(]*)([^\W\d_]+)(\)*)$")
 _QUERY_SYNTAX = re.compile(r'[+|()"*~\\]')
 # Characters Lucene's regular expressions give a meaning to.
 _REGEX_SPECIAL = set('.?+*|{}[]()"\\#@&<>~^$')
@@ -74,6 +73,10 @@ class SearchParams:
     post_tag: str = "</mark>"
     time_zone: str = "UTC"
     """Of the date histogram's buckets."""
+    facets: tuple[str, ...] = FACET_FIELDS
+    """The facets to count (fewer cost less)."""
+    spellings: Spellings | None = None
+    """What q's words may have meant, from the index (search.typos); None: fuzzy queries."""
 
 
 class BadQuery(ValueError):
@@ -87,41 +90,12 @@ class Cursor:
     pit_id: str
     search_after: list[Any]
     fingerprint: str
+    spellings: Spellings = field(default_factory=dict)
+    """Those of the first page, so every page ranks alike."""
 
 
 def _terms(field_name: str, values: list[str]) -> dict[str, Any]:
     return {"terms": {field_name: values}}
-
-
-def typos_allowed(word: str) -> int:
-    """Edits a word of this length may be away from what it matches."""
-    if len(word) >= TWO_TYPOS_FROM:
-        return 2
-    return 1 if len(word) >= ONE_TYPO_FROM else 0
-
-
-def typo_tolerant(q: str) -> str:
-    """q with `~1`/`~2` after each plain word long enough, in simple_query_string syntax.
-
-    Phrases, excluded words (`-word`), prefixes (`word*`) and words with digits stay exact.
-    """
-    pieces: list[str] = []
-    last = 0
-    for phrase in _PHRASE.finditer(q):
-        pieces.append(_fuzzy_words(q[last : phrase.start()]))
-        pieces.append(phrase.group())
-        last = phrase.end()
-    pieces.append(_fuzzy_words(q[last:]))
-    return "".join(pieces)
-
-
-def _fuzzy_words(text: str) -> str:
-    out = []
-    for token in re.split(r"(\s+)", text):
-        match = _PLAIN_WORD.match(token)
-        edits = typos_allowed(match[2]) if match else 0
-        out.append(f"{match[1]}{match[2]}~{edits}{match[3]}" if match and edits else token)
-    return "".join(out)
 
 
 def plain_words(q: str) -> str:
@@ -130,7 +104,7 @@ def plain_words(q: str) -> str:
     return " ".join(_QUERY_SYNTAX.sub(" ", " ".join(kept)).split())
 
 
-def text_query(q: str) -> dict[str, Any]:
+def text_query(q: str, spellings: Spellings | None = None) -> dict[str, Any]:
     """Exact, stemmed and typo-tolerant clauses over the same simple_query_string."""
 
     def sqs(query: str, fields: tuple[str, ...], boost: float, **extra: Any) -> dict[str, Any]:
@@ -150,7 +124,7 @@ def text_query(q: str) -> dict[str, Any]:
         sqs(q, EXACT_FIELDS, EXACT_BOOST),
         sqs(q, SEARCH_FIELDS, STEMMED_BOOST, quote_field_suffix=".exact"),
     ]
-    fuzzy = typo_tolerant(q)
+    fuzzy = typo_tolerant(q, spellings)
     if fuzzy != q:
         should.append(
             sqs(fuzzy, EXACT_FIELDS, FUZZY_BOOST, fuzzy_prefix_length=FUZZY_PREFIX_LENGTH)
@@ -180,6 +154,12 @@ def _check(params: SearchParams) -> None:
         )
     if params.page < 1 or params.per_page < 1:
         raise BadQuery("page and per_page start at 1")
+    unknown_facets = set(params.facets) - set(FACET_FIELDS)
+    if unknown_facets:
+        raise BadQuery(
+            f"unknown facet(s): {', '.join(sorted(unknown_facets))}; "
+            f"facets are {', '.join(FACET_FIELDS)}"
+        )
     check_time_zone(params.time_zone)
 
 
@@ -189,7 +169,7 @@ def _selected(params: SearchParams) -> dict[str, list[str]]:
 
 def base_query(params: SearchParams) -> dict[str, Any]:
     """The text and the date range, without facet selections."""
-    must: list[dict[str, Any]] = [text_query(params.q)] if params.q.strip() else []
+    must = [text_query(params.q, params.spellings)] if params.q.strip() else []
     date_range: dict[str, str] = {}
     if params.published_after:
         date_range["gte"] = params.published_after.isoformat()
@@ -219,7 +199,7 @@ def build_search(
     # Multi-select facets: selections filter the hits (post_filter), and each facet's counts
     # are filtered by every selection except its own.
     aggs: dict[str, Any] = {}
-    for facet in FACET_FIELDS:
+    for facet in params.facets:
         others = [_terms(f, v) for f, v in selected.items() if f != facet]
         aggs[facet] = {
             "filter": {"bool": {"filter": others}},
@@ -299,7 +279,7 @@ def parse_response(response: dict[str, Any], params: SearchParams) -> dict[str, 
         )
     aggregations = response.get("aggregations", {})
     facets: dict[str, list[dict[str, Any]]] = {}
-    for facet in FACET_FIELDS if aggregations else ():
+    for facet in params.facets if aggregations else ():
         chosen = set(params.filters.get(facet, []))
         buckets = aggregations[facet]["values"]["buckets"]
         values = [
@@ -332,12 +312,13 @@ def fingerprint(params: SearchParams) -> str:
     """What a cursor's pages must share: everything but the page number."""
     shown = asdict(params)
     shown.pop("page")
+    shown.pop("spellings")
     shown["filters"] = {f: sorted(v) for f, v in sorted(params.filters.items()) if v}
     return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def encode_cursor(cursor: Cursor) -> str:
-    raw = json.dumps([cursor.pit_id, cursor.search_after, cursor.fingerprint])
+    raw = json.dumps([cursor.pit_id, cursor.search_after, cursor.fingerprint, cursor.spellings])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -345,8 +326,9 @@ def decode_cursor(token: str, params: SearchParams) -> Cursor:
     """The cursor a client sent back; BadQuery when it is not one or belongs to another query."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        pit_id, search_after, print_ = json.loads(raw)
-    except (binascii.Error, ValueError, TypeError) as exc:
+        pit_id, search_after, print_, spellings = json.loads(raw)
+        spellings = {str(w): tuple(str(s) for s in alts) for w, alts in spellings.items()}
+    except (binascii.Error, ValueError, TypeError, AttributeError) as exc:
         raise BadQuery("cursor is not one this API gave out; start again with cursor=*") from exc
     if not (isinstance(pit_id, str) and isinstance(search_after, list)):
         raise BadQuery("cursor is not one this API gave out; start again with cursor=*")
@@ -354,7 +336,7 @@ def decode_cursor(token: str, params: SearchParams) -> Cursor:
         raise BadQuery(
             "cursor belongs to another query: send the same parameters as for its first page"
         )
-    return Cursor(pit_id, search_after, print_)
+    return Cursor(pit_id, search_after, print_, spellings)
 
 
 def next_cursor(response: dict[str, Any], params: SearchParams) -> str | None:
@@ -362,7 +344,9 @@ def next_cursor(response: dict[str, Any], params: SearchParams) -> str | None:
     hits = response["hits"]["hits"]
     if len(hits) < params.per_page:
         return None
-    return encode_cursor(Cursor(response["pit_id"], hits[-1]["sort"], fingerprint(params)))
+    return encode_cursor(
+        Cursor(response["pit_id"], hits[-1]["sort"], fingerprint(params), params.spellings or {})
+    )
 
 
 # --- date histogram ---------------------------------------------------------------------------

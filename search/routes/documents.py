@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from search.deps import NOT_FOUND, UNAVAILABLE, AliasDep, EsDep
+from search.deps import BAD_REQUEST, NOT_FOUND, UNAVAILABLE, AliasDep, EsDep
 
 router = APIRouter(tags=["documents"])
 # Fields shown where documents are listed inside another answer.
@@ -53,7 +53,7 @@ def _listing(
 @router.get(
     "/api/documents/{doc_id}",
     summary="One document, its copies and related stories",
-    responses={**NOT_FOUND, **UNAVAILABLE},
+    responses={**BAD_REQUEST, **NOT_FOUND, **UNAVAILABLE},
 )
 def document(doc_id: DocId, es: EsDep, alias: AliasDep) -> dict[str, Any]:
     found = _get(es, alias, doc_id)
@@ -75,7 +75,7 @@ def document(doc_id: DocId, es: EsDep, alias: AliasDep) -> dict[str, Any]:
 @router.get(
     "/api/documents/{doc_id}/similar",
     summary="More like this document",
-    responses={**NOT_FOUND, **UNAVAILABLE},
+    responses={**BAD_REQUEST, **NOT_FOUND, **UNAVAILABLE},
 )
 def similar(
     doc_id: DocId, es: EsDep, alias: AliasDep, size: Annotated[int, Query(ge=1, le=50)] = 10

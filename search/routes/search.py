@@ -18,6 +18,7 @@ from search.deps import (
     SortParam,
     run_search,
 )
+from search.mapping import FACET_FIELDS
 from search.query import (
     CURSOR_KEEP_ALIVE,
     START_CURSOR,
@@ -37,6 +38,7 @@ from search.query import (
     plain_words,
     published_range,
 )
+from search.typos import build_spelling_request, parse_spellings
 
 router = APIRouter(tags=["search"])
 
@@ -54,6 +56,9 @@ def search(
     per_page: Annotated[int, Query(ge=1)] = 10,
     sort: SortParam = "relevance",
     facet_size: Annotated[int, Query(ge=1, le=100)] = 10,
+    facets: Annotated[
+        list[str], Query(description="the facets to count (repeatable; default: all of them)")
+    ] = [],  # noqa: B006 (FastAPI copies defaults)
     cursor: Annotated[
         str | None,
         Query(
@@ -70,7 +75,13 @@ def search(
     if cursor is not None and page != 1:
         raise HTTPException(400, "page does not apply to cursor paging: follow next_cursor")
     params = replace(
-        base, page=page, per_page=per_page, sort=sort, facet_size=facet_size, collapse=collapse
+        base,
+        page=page,
+        per_page=per_page,
+        sort=sort,
+        facet_size=facet_size,
+        collapse=collapse,
+        facets=tuple(facets) if facets else FACET_FIELDS,
     )
     started = time.perf_counter()
     try:
@@ -85,7 +96,16 @@ def search(
     return result
 
 
+def with_spellings(es: Elasticsearch, alias: str, params: SearchParams) -> SearchParams:
+    """params with what q's words may have meant, looked up in the index."""
+    body = build_spelling_request(params.q)
+    if body is None:
+        return replace(params, spellings={})
+    return replace(params, spellings=parse_spellings(params.q, run_search(es, alias, body)))
+
+
 def _page(es: Elasticsearch, alias: str, params: SearchParams) -> dict[str, Any]:
+    params = with_spellings(es, alias, params)
     response = run_search(es, alias, build_search(params))
     result = parse_response(response, params)
     result["histogram"] = _histogram(es, alias, params, response)
@@ -100,11 +120,13 @@ def _cursor_page(
     first = cursor == START_CURSOR
     if first:
         build_search(params)  # parameters checked before a point in time is opened
+        params = with_spellings(es, alias, params)
         pit_id = es.open_point_in_time(index=alias, keep_alive=CURSOR_KEEP_ALIVE)["id"]
         after = None
     else:
         position = decode_cursor(cursor, params)
         pit_id, after = position.pit_id, position.search_after
+        params = replace(params, spellings=position.spellings)
     try:
         response = es.search(
             body={**build_search(params, pit_id=pit_id, search_after=after), "timeout": "10s"}
@@ -156,7 +178,7 @@ def _did_you_mean(
     if suggestion is None or suggestion["text"] == plain_words(params.q).lower():
         return None
     # The suggester has no collation here (it needs scripts): count what the respelling finds.
-    respelled = replace(params, q=suggestion["text"])
+    respelled = replace(params, q=suggestion["text"], spellings={})
     query = base_query(respelled)
     query["bool"]["filter"] += [{"terms": {f: v}} for f, v in params.filters.items() if v]
     found = es.count(index=alias, query=query)["count"]

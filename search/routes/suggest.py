@@ -24,6 +24,7 @@ from search.query import (
     parse_autocomplete,
     parse_facet_values,
 )
+from search.routes.search import with_spellings
 
 router = APIRouter(tags=["type-ahead"])
 
@@ -63,6 +64,7 @@ def facet_values(
 ) -> dict[str, Any]:
     if field not in FACET_FIELDS:
         raise HTTPException(404, f"no facet {field!r}; facets are {', '.join(FACET_FIELDS)}")
+    params = with_spellings(es, alias, params)  # counted as the search counts
     try:
         body = build_facet_values(field, prefix, size, params)
     except BadQuery as exc:

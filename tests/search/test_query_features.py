@@ -19,7 +19,13 @@ from search.query import (
     next_cursor,
     plain_words,
     text_query,
+)
+from search.typos import (
+    MAX_TYPO_WORDS,
+    build_spelling_request,
+    parse_spellings,
     typo_tolerant,
+    typo_words,
     typos_allowed,
 )
 
@@ -54,6 +60,54 @@ def test_typo_tolerant_rewrites_only_plain_words(q: str, fuzzy: str) -> None:
     assert typo_tolerant(q) == fuzzy
 
 
+def test_spellings_from_the_index_replace_fuzzy_syntax() -> None:
+    spellings = {"istanbol": ("istanbul", "istanbol"), "talks": ("talk", "tasks"), "zzzzz": ()}
+    assert typo_tolerant('Istanbol "peace talks" talks -tasks zzzzz', spellings) == (
+        '(Istanbol | istanbul) "peace talks" (talks | talk | tasks) -tasks zzzzz'
+    )
+    assert typo_tolerant("jupyter", {"jupyter": ("jupiter's",)}) == '(jupyter | "jupiter\'s")'
+    assert typo_tolerant("talks", {}) == "talks"  # nothing like it in the index
+
+
+def test_typo_words_are_bounded() -> None:
+    q = " ".join(f"word{'x' * i}" for i in range(MAX_TYPO_WORDS + 3))
+    assert len(typo_words(q)) == MAX_TYPO_WORDS
+    assert typo_words('talk "peace talks" Zaporizhia -Kharkiv') == [("Zaporizhia", 2)]
+
+
+def test_spelling_request_and_answer() -> None:
+    body = build_spelling_request("Istanbol talk Zaporizhia")
+    assert body is not None
+    assert set(body["suggest"]) == {
+        "0:title.exact",
+        "0:body.exact",
+        "1:title.exact",
+        "1:body.exact",
+    }
+    term = body["suggest"]["1:body.exact"]["term"]
+    assert (term["max_edits"], term["prefix_length"]) == (2, 1)
+    assert build_spelling_request('talk "peace talks"') is None
+    response = {
+        "suggest": {
+            "0:title.exact": [{"options": [{"text": "istanbul", "score": 0.8}]}],
+            "0:body.exact": [
+                {
+                    "options": [
+                        {"text": "istanbul", "score": 0.9},
+                        {"text": "istanbel", "score": 0.7},
+                    ]
+                }
+            ],
+            "1:title.exact": [{"options": []}],
+            "1:body.exact": [{"options": [{"text": "zaporizhzhia", "score": 0.8}]}],
+        }
+    }
+    assert parse_spellings("Istanbol talk Zaporizhia", response) == {
+        "istanbol": ("istanbul", "istanbel"),
+        "zaporizhia": ("zaporizhzhia",),
+    }
+
+
 def test_text_query_ranks_exact_over_stemmed_over_fuzzy() -> None:
     should = text_query("war talks")["bool"]["should"]
     exact, stemmed, fuzzy = (c["simple_query_string"] for c in should)
@@ -75,16 +129,18 @@ def test_plain_words_drop_syntax_and_exclusions() -> None:
 
 def test_cursor_round_trip_and_checks() -> None:
     params = SearchParams(q="talks", filters={"language": ["en"], "site": []}, per_page=4)
-    cursor = Cursor("pit==", [1.5, 1700000000000, "abc"], fingerprint(params))
+    cursor = Cursor("pit==", [1.5, 1700000000000, "abc"], fingerprint(params), {"talks": ("talk",)})
     token = encode_cursor(cursor)
     assert re.fullmatch(r"[A-Za-z0-9_-]+", token)  # safe in a URL as it is
     assert decode_cursor(token, params) == cursor
     # Empty filters and the page number do not make another query.
-    same = SearchParams(q="talks", filters={"language": ["en"]}, per_page=4, page=3)
+    same = SearchParams(
+        q="talks", filters={"language": ["en"]}, per_page=4, page=3, spellings={"x": ()}
+    )
     assert decode_cursor(token, same) == cursor
     with pytest.raises(BadQuery, match="another query"):
         decode_cursor(token, SearchParams(q="tasks", per_page=4))
-    for bad in ("", "!!", "e30", "WzEsMiwzXQ"):
+    for bad in ("", "!!", "e30", "WzEsMiwzXQ", "WzEsMiwzLDRd"):
         with pytest.raises(BadQuery, match="cursor"):
             decode_cursor(bad, params)
 
@@ -141,3 +197,10 @@ def test_case_insensitive_prefix_regex() -> None:
     assert case_insensitive_prefix("eR") == "(.*[ \\-])?[eE][rR].*"
     assert case_insensitive_prefix("a.b*") == "(.*[ \\-])?[aA]\\.[bB]\\*.*"
     assert case_insensitive_prefix("") == "(.*[ \\-])?.*"
+
+
+def test_only_the_facets_asked_for_are_counted() -> None:
+    body = build_search(SearchParams(facets=("site", "people")))
+    assert set(body["aggs"]) == {"site", "people", "published_range", "clusters"}
+    with pytest.raises(BadQuery, match="unknown facet"):
+        build_search(SearchParams(facets=("nope",)))
