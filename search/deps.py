@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from fastapi import Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from search.query import FILTER_FIELDS, BadQuery, SearchParams, Sort, check_time_zone
+from search.typos import build_spelling_request, parse_spellings
 
 _FILTER_HELP = {
     "cluster_id": "only this near-duplicate cluster's documents (with collapse=false, to expand)",
@@ -111,3 +113,11 @@ def run_search(
         if exc.meta.status == 400:
             raise HTTPException(400, f"Elasticsearch refused the query: {exc}") from exc
         raise
+
+
+def with_spellings(es: Elasticsearch, alias: str, params: SearchParams) -> SearchParams:
+    """params with what q's words may have meant, looked up in the index."""
+    body = build_spelling_request(params.q)
+    if body is None:
+        return replace(params, spellings={})
+    return replace(params, spellings=parse_spellings(params.q, run_search(es, alias, body)))

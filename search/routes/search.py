@@ -17,6 +17,7 @@ from search.deps import (
     SearchParamsDep,
     SortParam,
     run_search,
+    with_spellings,
 )
 from search.mapping import FACET_FIELDS
 from search.query import (
@@ -38,7 +39,6 @@ from search.query import (
     plain_words,
     published_range,
 )
-from search.typos import build_spelling_request, parse_spellings
 
 router = APIRouter(tags=["search"])
 
@@ -94,14 +94,6 @@ def search(
     result["request_id"] = request.state.request_id
     result["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return result
-
-
-def with_spellings(es: Elasticsearch, alias: str, params: SearchParams) -> SearchParams:
-    """params with what q's words may have meant, looked up in the index."""
-    body = build_spelling_request(params.q)
-    if body is None:
-        return replace(params, spellings={})
-    return replace(params, spellings=parse_spellings(params.q, run_search(es, alias, body)))
 
 
 def _page(es: Elasticsearch, alias: str, params: SearchParams) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from search.deps import (
     SearchParamsDep,
     problem,
     run_search,
+    with_spellings,
 )
 from search.mapping import FACET_FIELDS
 from search.query import (
@@ -24,7 +25,6 @@ from search.query import (
     parse_autocomplete,
     parse_facet_values,
 )
-from search.routes.search import with_spellings
 
 router = APIRouter(tags=["type-ahead"])
 

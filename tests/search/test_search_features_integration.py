@@ -230,3 +230,10 @@ def test_facet_type_ahead_is_case_insensitive(client: TestClient) -> None:
     # Counted within the search: only people of documents about the hospital.
     assert values("v", q="hospital") == ["Vladimir Putin"]
     assert client.get("/api/facets/nonsense", params={"prefix": "a"}).status_code == 404
+
+
+def test_only_the_facets_asked_for_are_counted(client: TestClient) -> None:
+    result = client.get("/api/search", params={"facets": ["people", "site"]}).json()
+    assert set(result["facets"]) == {"people", "site"}
+    assert set(client.get("/api/search").json()["facets"]) >= {"people", "site", "language"}
+    assert client.get("/api/search", params={"facets": ["nope"]}).status_code == 400
