@@ -22,6 +22,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,13 @@ from bench.corpus import LabelledDoc, load_articles, news_documents
 from bench.serve import in_process
 from search.client import make_client
 from search.index import drop_all, ensure_index
+from search.query import (
+    SearchParams,
+    build_histogram,
+    build_search,
+    published_range,
+)
+from search.typos import build_spelling_request, parse_spellings
 
 FIVE_FACETS = ("language", "section", "site", "people", "keywords")
 _SYLLABLES = ("ka", "lo", "mi", "ra", "ne", "to", "vi", "sa", "du", "pe", "an", "or", "el")
@@ -225,6 +233,32 @@ def measure(url: str, n_queries: int, seed: int) -> list[str]:
     return lines
 
 
+def breakdown(es: Elasticsearch, alias: str, n_queries: int, seed: int) -> list[str]:
+    """Elasticsearch's own time (took) for each request one search makes."""
+    spelling: list[float] = []
+    main: list[float] = []
+    histogram: list[float] = []
+    for raw in queries(n_queries, seed):
+        q = raw["q"]
+        params = SearchParams(q=q, facets=FIVE_FACETS)
+        body = build_spelling_request(q)
+        if body is not None:
+            found = es.search(index=alias, body=body).body
+            spelling.append(float(found["took"]))
+            params = replace(params, spellings=parse_spellings(q, found))
+        response = es.search(index=alias, body=build_search(params)).body
+        main.append(float(response["took"]))
+        span = published_range(response)
+        if span:
+            counted = es.search(index=alias, body=build_histogram(params, *span))
+            histogram.append(float(counted["took"]))
+    return [
+        _summary("  took: typo spellings", spelling),
+        _summary("  took: hits + facets + highlight", main),
+        _summary("  took: date histogram", histogram),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -250,6 +284,7 @@ def main() -> None:
         }
         with in_process(env) as url:
             lines = measure(url, args.queries, args.seed)
+        lines += breakdown(es, alias, args.queries, args.seed)
     finally:
         drop_all(es, alias)
     print(
