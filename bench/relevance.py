@@ -38,9 +38,14 @@ _WORD = re.compile(r"\w+")
 # Letters NFKD does not take apart, folded as Lucene's ASCIIFoldingFilter does.
 _FOLD = str.maketrans({"ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ı": "i"})
 # Mapping v3's text fields, as they were before the exact subfields and English analysis.
+# The analyzer is named, so a default analyzer in the current settings cannot change them.
 V3_TEXT_FIELDS: dict[str, Any] = {
-    "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}},
-    "body": {"type": "text"},
+    "title": {
+        "type": "text",
+        "analyzer": "standard",
+        "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}},
+    },
+    "body": {"type": "text", "analyzer": "standard"},
 }
 SAME_DATE = "2020-01-01T00:00:00Z"  # ties are broken by document id alone
 
