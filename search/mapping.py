@@ -10,8 +10,14 @@ _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 # Unstemmed words, so exact matches can rank above stemmed ones and phrases stay exact.
 # The `standard` analyzer stands in until English analysis (with ASCII folding) lands.
 _EXACT = {"type": "text", "analyzer": "standard"}
-# Word pairs and triples for the phrase suggester ("did you mean").
-_SHINGLES = {"type": "text", "analyzer": "dropsift_shingles"}
+# Words and word pairs for the phrase suggester ("did you mean"), which reads only term
+# statistics: no positions, no norms (pairs and triples with positions were 45% of the index).
+_SHINGLES = {
+    "type": "text",
+    "analyzer": "dropsift_shingles",
+    "index_options": "freqs",
+    "norms": False,
+}
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
@@ -57,7 +63,7 @@ SETTINGS: dict[str, Any] = {
     "analysis": {
         # Core features only (lowercase, shingle): every distribution has them.
         "filter": {
-            "dropsift_shingle": {"type": "shingle", "min_shingle_size": 2, "max_shingle_size": 3}
+            "dropsift_shingle": {"type": "shingle", "min_shingle_size": 2, "max_shingle_size": 2}
         },
         "analyzer": {
             "dropsift_shingles": {

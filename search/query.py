@@ -422,7 +422,7 @@ def build_suggest(q: str, params: SearchParams) -> dict[str, Any] | None:
                 "phrase": {
                     "field": "body.shingles",
                     "size": 1,
-                    "gram_size": 3,
+                    "gram_size": 2,
                     "max_errors": 2,
                     "direct_generator": [
                         {"field": "body.shingles", "suggest_mode": "always", "min_word_length": 3}
