@@ -128,6 +128,8 @@ def _cursor_page(
             raise HTTPException(
                 400, f"cursor expired or invalid ({exc.error}): start again with cursor=*"
             ) from exc
+        if exc.meta.status == 400:
+            raise HTTPException(400, f"Elasticsearch refused the query: {exc}") from exc
         raise
     result = parse_response(response, params)
     result["histogram"] = _histogram(es, alias, params, response) if first else None
