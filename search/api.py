@@ -9,6 +9,7 @@ from elasticsearch import Elasticsearch, TransportError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from search.routes import documents, health, search, suggest
 
@@ -25,13 +26,7 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
     for module in (search, suggest, documents, health):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Any) -> Any:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = rid
-        response = await call_next(request)
-        response.headers["x-request-id"] = rid
-        return response
+    app.add_middleware(RequestId)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -44,6 +39,34 @@ def create_app(es: Elasticsearch, alias: str, *, max_per_page: int = 100) -> Fas
 
     _document_statuses_as_answered(app)
     return app
+
+
+class RequestId:
+    """Each request's id (the caller's x-request-id, or a new one), in request.state and echoed.
+
+    Plain ASGI: Starlette's BaseHTTPMiddleware costs a task and a stream per request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"")
+        rid = given.decode("latin-1") or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", rid.encode("latin-1")),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 def _document_statuses_as_answered(app: FastAPI) -> None:
