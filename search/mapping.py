@@ -11,6 +11,14 @@ _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 # matches can rank first and phrases match word for word.
 _EXACT = {"type": "text", "analyzer": "dropsift_exact"}
 _ENGLISH = {"type": "text", "analyzer": "dropsift_english"}
+# Words and word pairs for the phrase suggester ("did you mean"), which reads only term
+# statistics: no positions, no norms (pairs and triples with positions were 45% of the index).
+_SHINGLES = {
+    "type": "text",
+    "analyzer": "dropsift_shingles",
+    "index_options": "freqs",
+    "norms": False,
+}
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
@@ -20,7 +28,7 @@ MAPPINGS: dict[str, Any] = {
         "title_from": {"type": "keyword"},
         # The title as the source gave it, when the site's name was taken off (shown only).
         "title_original": {"type": "keyword", "index": False, "ignore_above": 1024},
-        "body": {**_ENGLISH, "fields": {"exact": _EXACT}},
+        "body": {**_ENGLISH, "fields": {"exact": _EXACT, "shingles": _SHINGLES}},
         "format": {"type": "keyword"},
         "sources": _KEYWORD,
         "section": _KEYWORD,
@@ -67,6 +75,8 @@ SETTINGS: dict[str, Any] = {
             # Stop words out of the stemmed field only: "the" and "of" add nothing to its
             # scores; phrases, which need them, run on the exact subfield.
             "dropsift_stop": {"type": "stop", "stopwords": "_english_"},
+            # Word pairs for "did you mean" (core: every distribution has it).
+            "dropsift_shingle": {"type": "shingle", "min_shingle_size": 2, "max_shingle_size": 2},
         },
         "analyzer": {
             "dropsift_english": {
@@ -85,6 +95,11 @@ SETTINGS: dict[str, Any] = {
                 "type": "custom",
                 "tokenizer": "standard",
                 "filter": ["lowercase", "asciifolding"],
+            },
+            "dropsift_shingles": {
+                "type": "custom",
+                "tokenizer": "standard",
+                "filter": ["lowercase", "dropsift_shingle"],
             },
         },
     },

@@ -286,12 +286,20 @@ def search(
 ) -> None:
     """Print ranked hits with highlights."""
     from search.query import SearchParams, build_search, parse_response
+    from search.typos import find_spellings
 
     settings = _settings()
-    params = SearchParams(q=query, per_page=size, pre_tag="[bold yellow]", post_tag="[/]")
+    es = stack.es_client(settings)
+    params = SearchParams(
+        q=query,
+        per_page=size,
+        pre_tag="[bold yellow]",
+        post_tag="[/]",
+        spellings=find_spellings(es, settings.alias, query),  # typos as the API finds them
+    )
     body = build_search(params)
     body["highlight"]["encoder"] = "default"
-    response = stack.es_client(settings).search(index=settings.alias, body=body)
+    response = es.search(index=settings.alias, body=body)
     result = parse_response(response.body, params)
     out.print(f"{result['total']['value']} hits ({result['took_ms']} ms)")
     for i, hit in enumerate(result["hits"], 1):

@@ -104,3 +104,13 @@ def test_health_and_openapi(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/search", "/api/documents/{doc_id}", "/healthz"} <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_names_spelled_otherwise_find_their_seed(
+    client: TestClient, indexed: dict[str, str]
+) -> None:
+    for q in ("Zelensky", "Zaporizhia", "Zelenskyy"):
+        hits = client.get("/api/search", params={"q": q}).json()["hits"]
+        assert [h["id"] for h in hits] == [indexed["000"]], q
+    both = client.get("/api/search", params={"q": '"peace talks"'}).json()["hits"]
+    assert {h["id"] for h in both} == set(indexed.values())

@@ -24,7 +24,12 @@ def test_q_uses_simple_query_string() -> None:
     body = build_search(SearchParams(q='budget "road repairs" -tax'))
     must = body["query"]["bool"]["must"]
     assert len(must) == 1
-    sqs = must[0]["simple_query_string"]
+    # One of the ways q may match (exact, stemmed, typo-tolerant): the stemmed fields.
+    (sqs,) = [
+        c["simple_query_string"]
+        for c in must[0]["bool"]["should"]
+        if c["simple_query_string"]["fields"] == ["title^3", "body"]
+    ]
     assert sqs["query"] == 'budget "road repairs" -tax'
     assert sqs["fields"] == ["title^3", "body"]
 
@@ -56,7 +61,8 @@ def test_facet_selections_go_to_post_filter_not_query() -> None:
 def test_each_facet_agg_excludes_only_its_own_selection() -> None:
     params = SearchParams(filters={"language": ["en"], "format": ["txt"]})
     aggs = build_search(params)["aggs"]
-    assert set(aggs) == {*FACET_FIELDS, "clusters"}  # clusters: hits are collapsed by default
+    # clusters: hits are collapsed by default; published_range: the date histogram's interval
+    assert set(aggs) == {*FACET_FIELDS, "clusters", "published_range"}
     assert terms_in(aggs["language"]["filter"]["bool"]["filter"]) == {"format": ["txt"]}
     assert terms_in(aggs["format"]["filter"]["bool"]["filter"]) == {"language": ["en"]}
     for facet in set(FACET_FIELDS) - {"language", "format"}:
