@@ -109,6 +109,7 @@ class RedisServer:
         self.folder = folder
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self._client: redis.Redis | None = None
         folder.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -116,7 +117,10 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, decode_responses=True, socket_timeout=10)
+        """One client for the test's own reads; it reconnects after a restart by itself."""
+        if self._client is None:
+            self._client = redis.Redis(port=self.port, decode_responses=True, socket_timeout=10)
+        return self._client
 
     def start(self, persist: bool = True) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -563,7 +567,11 @@ class Stack:
         self.redis_server = RedisServer(root / "redis")
         self.redis_server.start()
         es_url = urlsplit(ES_URL)
-        self.proxy = FaultProxy(es_url.hostname or "127.0.0.1", es_url.port or 9200).start()
+        try:
+            self.proxy = FaultProxy(es_url.hostname or "127.0.0.1", es_url.port or 9200).start()
+        except BaseException:
+            self.redis_server.stop()  # its own session: nothing else would end it
+            raise
         self.es = make_client(ES_URL, request_timeout=60)
         self.processes: list[Process] = []
         self.env = {

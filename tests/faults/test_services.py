@@ -63,6 +63,25 @@ def test_redis_down_publish(stack: Stack) -> None:
     stack.heal("redis-down-publish", end)
 
 
+def test_es_down_at_worker_start(stack: Stack) -> None:
+    """Elasticsearch unreachable while a fresh worker builds its pipeline: files still arrive."""
+    stack.proxy.set(DOWN)
+    worker = stack.worker()
+    stack.watcher()
+    stack.inbox.drop_many(20)
+    wait_until(lambda: stack.proxy.stats.refused > 0, 60, "the worker to meet Elasticsearch down")
+    time.sleep(5)
+    stack.proxy.set(PASS)
+    end = time.monotonic()
+    stack.heal("es-down-at-worker-start", end)
+    assert worker.alive()
+    # An outage is not the files' fault: their task waits and retries, it does not fail (a
+    # failed task is acknowledged, and only the watcher's stale re-send, an hour later with
+    # the default settings, would bring its files back).
+    failed = [line for line in worker.text().splitlines() if "raised unexpected" in line]
+    assert not failed, failed[:2]
+
+
 def test_es_outage(stack: Stack) -> None:
     """Elasticsearch unreachable for a while under load: the backlog drains, memory stays flat."""
     worker = stack.worker()
