@@ -30,12 +30,12 @@ import uvicorn
 from pydantic import SecretStr
 
 from bench.corpus import news_documents
+from bench.processes import start_worker, wait_ready
 from bench.stack import add_service_options, bench_settings, remove, stack_env
-from bench.throughput import FAST_PATH_ENRICHERS, _worker
+from bench.throughput import FAST_PATH_ENRICHERS
 from search.index import drop_all, ensure_index
 from tasks.source import ItemRef
 from worker import compose
-from worker.celery_app import celery_app
 from worker.pipeline.states import TERMINAL
 from worker.push import PUSH_FOLDER, push_file
 from worker.settings import Settings
@@ -140,7 +140,9 @@ def main() -> None:
     worker = None
     try:
         _reset(settings, client, es)
-        worker = _worker(env, settings.state_dir / "worker.log", 2, celery_app(settings))
+        log = settings.state_dir / "worker.log"
+        worker = start_worker(env, log, phase="all", concurrency=2)
+        wait_ready(settings, [worker], log)
         threading.Thread(target=server.run, daemon=True).start()
         watcher = compose.watcher(settings)
         threading.Thread(target=watcher.run, args=(stop,), daemon=True).start()
@@ -159,8 +161,7 @@ def main() -> None:
         stop.set()
         server.should_exit = True
         if worker is not None:
-            os.killpg(worker.pid, 15)
-            worker.wait(timeout=60)
+            worker.stop()
         remove(settings)
     print(f"{args.n} items in batches of {args.batch}, {os.cpu_count()} cores, fast path")
     for mode, (accepted, searchable) in results.items():

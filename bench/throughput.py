@@ -1,130 +1,144 @@
-"""Throughput from inbox to searchable, and the fast-path ratio against a plain bulk load.
+"""Throughput from inbox to searchable and to enriched; the fast-path ratio to a bulk load.
 
-    python -m bench.throughput --n 5000                  # full pipeline, all enrichers
-    python -m bench.throughput --n 5000 --fast-path      # clean + dedupe + language, and the
-                                                         # same documents via helpers.bulk
+    python -m bench.throughput --n 5000 --fast-path      # phase 1 only (clean, dedupe,
+                                                         # language), and the same documents
+                                                         # via helpers.bulk, same run
+    python -m bench.throughput --n 2000                  # both phases, and the model-bound
+                                                         # limit measured in the same run
+    python -m bench.throughput --n 2000 --scale-out      # one worker of both phases against
+                                                         # a phase 1 and a phase 2 worker
 
-Runs on the local stack (`dropsift stack up`): a real watcher, a real Celery worker process,
-real Redis and Elasticsearch, on a fresh index and Redis database that are removed afterwards.
-The clock starts when the files are renamed into the inbox and stops when every file has its
-final state in the ledger and every indexed document answers a search.
+Runs on the local stack (`dropsift stack up`): a real watcher, real `dropsift worker`
+processes, real Redis and Elasticsearch, on a fresh prefix (index, Redis keys, queues) that
+is removed afterwards. The clock starts when the files are renamed into the inbox; searchable
+is when every file has its final state and every indexed document answers a search; enriched
+is when phase 2 has updated every one of them. Worker CPU is the worker processes' own
+(user + system, from /proc), divided by documents; Elasticsearch's is read the same way when
+it runs on this machine (it serves others too: a busy machine inflates it).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import redis
 from elasticsearch import Elasticsearch, helpers
 
 from bench.corpus import news_documents, write
+from bench.processes import cpu_seconds, elasticsearch_pid, layout, private_stack
 from search.client import make_client
-from search.index import drop_all
 from search.mapping import MAPPINGS, SETTINGS
+from tasks.clean import clean
+from tasks.enrichers.entities import EntitiesEnricher, load_model
+from tasks.enrichers.language import detect_language
+from tasks.extract import read_file
 from worker import compose
-from worker.celery_app import celery_app
 from worker.pipeline.states import TERMINAL
-from worker.settings import PROJECT_ROOT, Settings
+from worker.settings import Settings
 
-FAST_PATH_ENRICHERS = '["language", "stats"]'
-
-
-def _worker(env: dict[str, str], log: Path, concurrency: int, app: Any) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "worker", "--concurrency", str(concurrency)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=PROJECT_ROOT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 120
-    while not app.control.ping(timeout=0.5):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"worker did not start:\n{log.read_text()[-3000:]}")
-    return proc
+FAST_PATH_ENRICHERS = '["language", "stats", "summary"]'
 
 
-def _peak_rss_mb(pid: int) -> float:
-    """Peak RSS of a process and its children, from /proc (VmHWM), in MB."""
-    total = 0.0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(c) for c in children.read_text().split()]
-    for p in pids:
-        status = Path(f"/proc/{p}/status")
-        if status.exists():
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total = max(total, int(line.split()[1]) / 1024)
-    return total
+def _es_cpu() -> float:
+    pid = elasticsearch_pid()
+    return cpu_seconds([pid]) if pid else float("nan")
 
 
 def pipeline_run(
-    files: list[Path], settings: Settings, env: dict[str, str], concurrency: int, workdir: Path
+    files: list[Path], settings: Settings, env: dict[str, str], workdir: Path, how: str, c: int
 ) -> dict[str, Any]:
-    """Rename the files into the inbox under a running watcher and worker; time to searchable."""
+    """Rename the files into the inbox under a running watcher and workers; time both phases."""
     client = compose.redis_client(settings)
     es = compose.es_client(settings, timeout=60)
     compose.index_sink(settings, es).ensure()
     ledger = compose.ledger(settings, client)
-    app = celery_app(settings)
-    worker = _worker(env, workdir / "worker.log", concurrency, app)
+    workers = layout(settings, env, workdir / f"worker-{how}.log", how, c)
     stop = threading.Event()
     watcher = compose.watcher(settings)
     thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
     thread.start()
     time.sleep(1)
+    enriching = bool(compose.pipeline_config(settings).late_enrichers)
     try:
+        cpu0, es0 = sum(w.cpu() for w in workers), _es_cpu()
         started = time.monotonic()
         targets = []
         for path in files:
             target = settings.inbox / path.name
             path.rename(target)
             targets.append(str(target))
-        waiting = list(targets)
-        while waiting:
+        searchable = enriched = queued = most = 0.0
+        while not enriched:
+            time.sleep(1.0)
+            if not queued and watcher.queued >= len(targets):
+                queued = time.monotonic() - started
             # One pipelined round trip a second: the bench must not load the box it measures.
             pipe = client.pipeline(transaction=False)
-            for key in waiting:
-                pipe.hget(ledger.key_of(key), "state")
+            for key in targets:
+                pipe.hmget(ledger.key_of(key), ["state", "enrichment", "doc_id"])
             polled = pipe.execute()
-            waiting = [k for k, state in zip(waiting, polled, strict=True) if state not in TERMINAL]
-            time.sleep(1.0)
-        entries = [ledger.get(k) for k in targets]
-        indexed = {e.doc_id for e in entries if e is not None and e.state == "indexed"}
-        while es.count(index=settings.alias)["count"] < len(indexed):
-            time.sleep(0.05)
-        seconds = time.monotonic() - started
-        rss = _peak_rss_mb(worker.pid)
+            if not searchable and all(state in TERMINAL for state, _, _ in polled):
+                indexed = {doc for state, _, doc in polled if state == "indexed"}
+                while es.count(index=settings.alias)["count"] < len(indexed):
+                    time.sleep(0.05)
+                searchable = time.monotonic() - started
+            phase2 = [p for state, p, _ in polled if state == "indexed"]
+            if (
+                searchable
+                and not most
+                and sum(p in ("enriched", "failed") for p in phase2) >= 0.95 * len(phase2)
+            ):
+                most = time.monotonic() - started  # the tail after it: copies waiting
+            if searchable and (
+                not enriching
+                or all(
+                    phase2 in ("enriched", "failed")
+                    for state, phase2, _ in polled
+                    if state == "indexed"
+                )
+            ):
+                enriched = time.monotonic() - started
+        cpu, es_cpu = sum(w.cpu() for w in workers) - cpu0, _es_cpu() - es0
+        rss = max(w.rss() for w in workers)
     finally:
         stop.set()
         thread.join(timeout=10)
-        os.killpg(worker.pid, 15)
-        worker.wait(timeout=60)
+        for worker in workers:
+            worker.stop()
     counts: dict[str, int] = {}
-    for e in entries:
+    for k in targets:
+        e = ledger.get(k)
         if e is not None:
             counts[e.state] = counts.get(e.state, 0) + 1
+    # What went other than planned (the workers log warnings only): retries, splits.
+    events: dict[str, int] = {}
+    for line in (workdir / f"worker-{how}.log").read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            event = json.loads(line).get("event", "?")
+            events[event] = events.get(event, 0) + 1
+    n = len(files)
+    docs = counts.get("indexed", 0)
     return {
-        "files": len(files),
-        "seconds": seconds,
-        "docs_per_s": len(files) / seconds,
+        "documents": docs,
+        "layout": how,
+        "searchable_s": searchable,
+        "queued_s": queued,
+        "enriched_s": enriched,
+        "most_enriched_s": most,
+        "searchable_docs_s": n / searchable,
+        "enriched_docs_s": n / enriched if enriching else None,
+        "enriched_unique_s": docs / enriched if enriching else None,
+        "worker_cpu_ms": cpu / n * 1000,
+        "es_cpu_ms": es_cpu / n * 1000,
         "states": counts,
         "worker_peak_rss_mb": rss,
+        "warnings": events,
     }
 
 
@@ -134,6 +148,7 @@ def bulk_run(files: list[Path], es: Elasticsearch, index: str) -> dict[str, Any]
     mappings = {**MAPPINGS, "dynamic": "true"}
     es.indices.create(index=index, mappings=mappings, settings=SETTINGS)
     texts = [(p.name, p.read_text(errors="replace")) for p in files]
+    es0 = _es_cpu()
     started = time.monotonic()
     helpers.bulk(
         es,
@@ -146,8 +161,46 @@ def bulk_run(files: list[Path], es: Elasticsearch, index: str) -> dict[str, Any]
     while es.count(index=index)["count"] < len(texts):
         time.sleep(0.05)
     seconds = time.monotonic() - started
+    es_cpu = _es_cpu() - es0
     es.indices.delete(index=index)
-    return {"files": len(texts), "seconds": seconds, "docs_per_s": len(texts) / seconds}
+    return {
+        "seconds": seconds,
+        "docs_per_s": len(texts) / seconds,
+        "es_cpu_ms": es_cpu / len(texts) * 1000,
+    }
+
+
+def model_seconds(files: list[Path], sample: int = 200) -> float:
+    """CPU seconds of the entity model per document, on a sample of the same documents."""
+    docs = [clean(read_file(p, 10**8, {}).documents[0]) for p in files[:sample]]
+    docs = [d.replace(language=detect_language(d.body)) for d in docs]
+    load_model()
+    enricher = EntitiesEnricher()
+    enricher.enrich(docs[:10])  # warm-up
+    started = time.process_time()
+    enricher.enrich(docs)
+    return (time.process_time() - started) / len(docs)
+
+
+def _report(n: int, result: dict[str, Any]) -> None:
+    line = (
+        f"  [{result['layout']}] searchable {result['searchable_docs_s']:.1f} docs/s "
+        f"({result['searchable_s']:.1f} s; the watcher had queued every file after "
+        f"{result['queued_s']:.0f} s)"
+    )
+    if result["enriched_docs_s"]:
+        line += (
+            f", enriched {result['enriched_docs_s']:.1f} docs/s ({result['enriched_s']:.1f} s; "
+            f"{result['enriched_unique_s']:.1f}/s of the {result['documents']} distinct "
+            f"documents, the copies need no model; 95 % of them after "
+            f"{result['most_enriched_s']:.1f} s)"
+        )
+    print(line)
+    print(
+        f"    worker CPU {result['worker_cpu_ms']:.2f} ms/doc, Elasticsearch CPU "
+        f"{result['es_cpu_ms']:.2f} ms/doc, worker peak RSS {result['worker_peak_rss_mb']:.0f} "
+        f"MB, states {result['states']}, worker warnings {result['warnings']}"
+    )
 
 
 def main() -> None:
@@ -158,74 +211,70 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument(
-        "--fast-path",
-        action="store_true",
-        help="no entities or keywords; also time a plain helpers.bulk load",
-    )
+    parser.add_argument("--fast-path", action="store_true", help="phase 1 only, and a bulk load")
+    parser.add_argument("--layout", choices=["one", "split"], default="one")
+    parser.add_argument("--scale-out", action="store_true", help="both layouts, same run")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="dropsift-bench-"))
-    prefix = f"bench-{uuid.uuid4().hex[:6]}"
-    settings = Settings(
-        redis_url=args.redis_url,
-        es_url=args.es_url,
-        index_prefix=prefix,
-        state_dir=workdir,
-        inbox=workdir / "inbox",
-        stable_seconds=0.2,
-        rescan_seconds=600,
-        batch_size=args.batch_size,
-    )
-    settings.inbox.mkdir()
-    env = {
-        **os.environ,
-        "DROPSIFT_REDIS_URL": settings.redis_url,
-        "DROPSIFT_ES_URL": settings.es_url,
-        "DROPSIFT_INDEX_PREFIX": prefix,
-        "DROPSIFT_INBOX": str(settings.inbox),
-        "DROPSIFT_STATE_DIR": str(workdir),
-        "DROPSIFT_LOG_LEVEL": "WARNING",
-        "DROPSIFT_LOG_FORMAT": "json",
-    }
-    if args.fast_path:
-        env["DROPSIFT_ENRICHERS"] = FAST_PATH_ENRICHERS
-    print(f"generating {args.n} documents (seed {args.seed})", flush=True)
-    staged = write(list(news_documents(args.n, args.seed)), workdir / "staged")
-    size_kb = sum(p.stat().st_size for p in staged) / len(staged) / 1024
-    es = make_client(settings.es_url, request_timeout=120)
-    try:
-        baseline = None
-        if args.fast_path:
-            baseline = bulk_run(staged, es, f"{prefix}-plain-bulk")
-        result = pipeline_run(staged, settings, env, args.concurrency, workdir)
-    finally:
-        drop_all(es, settings.alias)
-        client = redis.Redis.from_url(settings.redis_url)
-        keys = [
-            *client.scan_iter(f"{prefix}*", count=1000),
-            f"_kombu.binding.{prefix}",
-            f"_kombu.binding_permanent.{prefix}",
-        ]
-        client.delete(*keys)
-        shutil.rmtree(workdir, ignore_errors=True)
-    mode = "fast path (clean + dedupe + language)" if args.fast_path else "full pipeline"
+    print(f"load before: {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores", flush=True)
+    enrichers = FAST_PATH_ENRICHERS if args.fast_path else None
+    es = make_client(args.es_url, request_timeout=120)
+    layouts = ["one", "split"] if args.scale_out else [args.layout]
+    results = []
+    baseline = None
+    model = None
+    size_kb = 0.0
+    for how in layouts:
+        with private_stack(args.redis_url, args.es_url, args.batch_size, enrichers) as (
+            settings,
+            env,
+            workdir,
+        ):
+            staged = write(list(news_documents(args.n, args.seed)), workdir / "staged")
+            size_kb = sum(p.stat().st_size for p in staged) / len(staged) / 1024
+            if args.fast_path and baseline is None:
+                baseline = bulk_run(staged, es, f"{settings.index_prefix}-plain-bulk")
+            if not args.fast_path and model is None:
+                model = model_seconds(staged)
+            results.append(pipeline_run(staged, settings, env, workdir, how, args.concurrency))
+    mode = "fast path (phase 1 only)" if args.fast_path else "full pipeline (both phases)"
     print(
         f"{args.n} documents, {size_kb:.1f} KB average, concurrency {args.concurrency}, "
-        f"batch {args.batch_size}, {os.cpu_count()} cores"
+        f"batch {args.batch_size}; dropsift {mode}:"
     )
-    print(
-        f"dropsift {mode}: {result['docs_per_s']:.1f} docs/s ({result['seconds']:.1f} s), "
-        f"states {result['states']}, worker peak RSS {result['worker_peak_rss_mb']:.0f} MB"
-    )
+    for result in results:
+        _report(args.n, result)
     if baseline:
+        fast = results[0]
+        ratio = fast["searchable_docs_s"] / baseline["docs_per_s"]
+        cores = os.cpu_count() or 1
+        # What the two cores allow: each document costs its worker CPU and Elasticsearch's
+        # CPU for indexing it (as measured at bulk speed); nothing else runs.
+        limit = cores / ((fast["worker_cpu_ms"] + baseline["es_cpu_ms"]) / 1000)
         print(
             f"helpers.bulk, same documents: {baseline['docs_per_s']:.1f} docs/s "
-            f"({baseline['seconds']:.1f} s)"
+            f"({baseline['seconds']:.1f} s), Elasticsearch CPU {baseline['es_cpu_ms']:.2f} ms/doc"
         )
-        print(f"fast-path ratio: {result['docs_per_s'] / baseline['docs_per_s']:.2f}")
+        print(
+            f"fast-path ratio: {ratio:.2f}; physical limit at this worker CPU: {limit:.0f} "
+            f"docs/s, a ratio of {limit / baseline['docs_per_s']:.2f}"
+        )
+    if model:
+        cores = os.cpu_count() or 1
+        limit = cores / model
+        print(f"entity model: {model * 1000:.1f} ms CPU/doc; model-bound limit {limit:.1f} docs/s")
+        for result in results:
+            if result["enriched_unique_s"]:
+                # The worker CPU that is not the model: load-independent, unlike the rate.
+                per_doc = result["worker_cpu_ms"] * args.n / max(1, result["documents"])
+                print(
+                    f"  [{result['layout']}] distinct documents enriched / limit: "
+                    f"{result['enriched_unique_s'] / limit:.2f}; model share of the worker "
+                    f"CPU per document: {model * 1000 / per_doc:.2f} ({per_doc:.1f} ms)"
+                )
+    print(f"load after: {os.getloadavg()[0]:.2f}")
     print(
         f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
     )

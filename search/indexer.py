@@ -22,7 +22,15 @@ from search.errors import TransientIndexError, is_transient, is_transient_status
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["BulkOutcome", "IndexSink", "RetryPolicy", "TransientIndexError", "bulk_index"]
+__all__ = [
+    "BulkOutcome",
+    "IndexSink",
+    "RetryPolicy",
+    "TransientIndexError",
+    "UpdateOutcome",
+    "Versioned",
+    "bulk_index",
+]
 
 
 @dataclass
@@ -31,6 +39,25 @@ class BulkOutcome:
     rejected: dict[str, str] = field(default_factory=dict)
     """Document id -> the reason Elasticsearch gave for refusing it."""
     retries: int = 0
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """A document as read, with the version a conditional update must find unchanged."""
+
+    seq_no: int
+    primary_term: int
+    source: dict[str, Any]
+
+
+@dataclass
+class UpdateOutcome:
+    updated: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    """Deleted since it was read: not created again (an update never upserts)."""
+    changed: list[str] = field(default_factory=list)
+    """Written by someone else since it was read: to be read and decided again."""
+    rejected: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -222,6 +249,68 @@ class IndexSink:
             return {}
         found = self.es.mget(index=self.alias, ids=sorted(doc_ids), source_includes=fields)
         return {d["_id"]: d.get("_source", {}) if d.get("found") else {} for d in found["docs"]}
+
+    def read_versions(self, doc_ids: Sequence[str], fields: list[str]) -> dict[str, Versioned]:
+        """The named fields of indexed documents with their versions, in one realtime mget."""
+        if not doc_ids:
+            return {}
+        found = self.es.mget(index=self.alias, ids=sorted(set(doc_ids)), source_includes=fields)
+        return {
+            d["_id"]: Versioned(d["_seq_no"], d["_primary_term"], d.get("_source", {}))
+            for d in found["docs"]
+            if d.get("found")
+        }
+
+    def update_if_unchanged(
+        self, updates: Sequence[tuple[str, Versioned, dict[str, Any]]]
+    ) -> UpdateOutcome:
+        """Partial updates in one bulk request, each only if the document is as it was read.
+
+        No upsert: the update of a document deleted meanwhile fails (404) and is reported
+        gone, so a deletion is never undone. Transient failures are retried by the policy.
+        """
+        outcome = UpdateOutcome()
+        pending = list(updates)
+        attempt = 0
+        while pending:
+            ops: list[dict[str, Any]] = []
+            for doc_id, version, fields in pending:
+                ops += [
+                    {
+                        "update": {
+                            "_id": doc_id,
+                            "if_seq_no": version.seq_no,
+                            "if_primary_term": version.primary_term,
+                        }
+                    },
+                    {"doc": fields},
+                ]
+            response = self.es.bulk(index=self.alias, operations=ops)
+            failed = []
+            for update, item in zip(pending, response["items"], strict=True):
+                result = item["update"]
+                status = result["status"]
+                if status < 300:
+                    outcome.updated.append(update[0])
+                elif status == 404:
+                    outcome.gone.append(update[0])
+                elif status == 409:
+                    outcome.changed.append(update[0])
+                elif is_transient_status(status):
+                    failed.append(update)
+                else:
+                    error = result.get("error") or {}
+                    outcome.rejected[update[0]] = (
+                        f"{status} {error.get('type', 'error')}: {error.get('reason', '')}"
+                    )
+            attempt += 1
+            if failed and attempt > self.policy.max_retries:
+                raise TransientIndexError(f"{len(failed)} updates still failing after retries")
+            if failed:
+                time.sleep(self.policy.delay(attempt))
+            pending = failed
+        self.counts.update(enriched=len(outcome.updated), gone=len(outcome.gone))
+        return outcome
 
     def search_many(self, searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """One msearch over the alias; `searches` are bodies, one answer each."""

@@ -47,6 +47,10 @@ MAPPINGS: dict[str, Any] = {
         "canonical": {"type": "boolean"},
         "similarity": {"type": "float"},
         "story_id": {"type": "keyword"},
+        # Phase 2 (entities, keywords, story) has updated the document; until then it is
+        # searchable without them.
+        "enriched": {"type": "boolean"},
+        "enriched_at": {"type": "date"},
         # The time field: the published date, or the ingestion time when the document has
         # none (published_from says which), so every document has one.
         "published": {"type": "date"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import redis
@@ -135,8 +135,40 @@ class ContentRegistry:
         owner = as_text(owner)
         return Claim(owner=owner, is_owner=owner == source)
 
+    def claim_many(
+        self, pairs: Sequence[tuple[str, str]], pipe: redis.client.Pipeline | None = None
+    ) -> list[Claim]:
+        """`claim` for several (doc id, source) pairs, in order, in one round trip.
+
+        `pipe` may hold commands queued before (the ledger's write-ahead): they run first.
+        """
+        pipe = pipe if pipe is not None else self.r.pipeline(transaction=False)
+        for doc_id, source in pairs:
+            self._claim(
+                keys=[self._owner_key(doc_id), self._sources_key(doc_id)],
+                args=[source, _DELETING],
+                client=pipe,
+            )
+        replies = pipe.execute()
+        replies = replies[len(replies) - len(pairs) :]
+        claims = []
+        for (doc_id, source), owner in zip(pairs, replies, strict=True):
+            if owner is None:
+                raise ContentBusy(f"content {doc_id[:16]} is being deleted; claimed again later")
+            claims.append(Claim(owner=as_text(owner), is_owner=as_text(owner) == source))
+        return claims
+
     def sources(self, doc_id: str) -> list[str]:
         return sorted(self.r.smembers(self._sources_key(doc_id)))  # type: ignore[arg-type]
+
+    def sources_many(self, doc_ids: Iterable[str]) -> dict[str, list[str]]:
+        """`sources` of several contents in one round trip."""
+        ids = sorted(set(doc_ids))
+        pipe = self.r.pipeline(transaction=False)
+        for doc_id in ids:
+            pipe.smembers(self._sources_key(doc_id))
+        found = pipe.execute() if ids else []
+        return {i: sorted(map(as_text, s)) for i, s in zip(ids, found, strict=True)}
 
     def release(self, doc_id: str, source: str, mark: str, mark_ms: int = 60_000) -> int:
         """Forget that `source` delivered this content; returns how many sources remain.

@@ -62,6 +62,9 @@ class Document:
     places: list[str] = field(default_factory=list)
     organizations: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
+    enriched: bool = False
+    """Phase 2 (entities, keywords, story) is done, or there is none configured."""
+    enriched_at: datetime | None = None
 
     def to_index(self) -> dict[str, Any]:
         """The Elasticsearch `_source` for this document."""
@@ -95,6 +98,8 @@ class Document:
             "published_from": self.published_from or "ingested",
             "ingested_at": self.ingested_at.isoformat(),
             "cleaning": self.cleaning,
+            "enriched": self.enriched,
+            "enriched_at": self.enriched_at.isoformat() if self.enriched_at else None,
         }
 
     def replace(self, **changes: Any) -> Document:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -510,6 +510,46 @@ class NearDupIndex:
             return found
         self._canonical(args=self._doc_args(doc_id))
         return NearDup(cluster_id=doc_id, canonical=True, similarity=None)
+
+    def claim_confirmed_many(
+        self,
+        docs: Sequence[tuple[str, set[int]]],
+        canonical_shingles: Callable[[set[str]], dict[str, set[int] | None]],
+    ) -> list[NearDup]:
+        """claim_confirmed for a batch, in order: claims in one round trip, the canonicals
+        to confirm against read at once (`canonical_shingles(ids)`), corrections in one more.
+        """
+        sigs = [(doc_id, signature(shingle_set)) for doc_id, shingle_set in docs]
+        pipe = self.r.pipeline(transaction=False)
+        claimed = [i for i, (_, sig) in enumerate(sigs) if any(s != _EMPTY_SLOT for s in sig)]
+        for i in claimed:
+            self._claim(args=self.claim_args(*sigs[i]), client=pipe)
+        found = [NearDup(cluster_id=doc_id, canonical=True, similarity=None) for doc_id, _ in docs]
+        for i, reply in zip(claimed, pipe.execute() if claimed else [], strict=True):
+            found[i] = self.decode(docs[i][0], reply)
+        unclear = [
+            i
+            for i, f in enumerate(found)
+            if not f.canonical
+            and f.similarity is not None
+            and f.similarity < self.threshold + self.margin
+        ]
+        others = canonical_shingles({found[i].cluster_id for i in unclear}) if unclear else {}
+        rejected = []
+        for i in unclear:
+            other = others.get(found[i].cluster_id)
+            exact = jaccard(docs[i][1], other) if other is not None else None
+            if exact is not None and exact >= self.threshold:
+                found[i] = NearDup(found[i].cluster_id, canonical=False, similarity=exact)
+            elif exact is not None or found[i].similarity < self.threshold:  # type: ignore[operator]
+                rejected.append(i)
+                found[i] = NearDup(cluster_id=docs[i][0], canonical=True, similarity=None)
+        if rejected:
+            pipe = self.r.pipeline(transaction=False)
+            for i in rejected:
+                self._canonical(args=self._doc_args(docs[i][0]), client=pipe)
+            pipe.execute()
+        return found
 
     def _doc_args(self, doc_id: str) -> list[str | int]:
         return [self.key_prefix, self.horizon_seconds, doc_ref(doc_id), doc_id, PERMUTATIONS]

@@ -215,10 +215,14 @@ def forget(settings: Settings) -> Callable[[list[str]], None]:
 class WorkerProcess:
     """A real `dropsift worker` (Celery prefork) in its own process group."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, concurrency: int = 2, phase: str = "all"
+    ) -> None:
         self.env = env
         self.log_path = log_path
         self.concurrency = concurrency
+        self.phase = phase
+        """The queues it serves: "1" (to searchable), "2" (enrichment) or "all"."""
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
@@ -232,6 +236,8 @@ class WorkerProcess:
                     "worker",
                     "--concurrency",
                     str(self.concurrency),
+                    "--phase",
+                    self.phase,
                 ],
                 env=self.env,
                 stdout=log,

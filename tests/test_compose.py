@@ -19,7 +19,16 @@ import pytest
 from worker.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = {"redis", "elasticsearch", "kibana", "kibana-setup", "worker", "watcher", "api"}
+SERVICES = {
+    "redis",
+    "elasticsearch",
+    "kibana",
+    "kibana-setup",
+    "worker",
+    "enricher",
+    "watcher",
+    "api",
+}
 HEALTHCHECKED = ("redis", "elasticsearch", "kibana", "api")
 
 
@@ -93,3 +102,11 @@ def test_kibana_setup_runs_the_install_once_kibana_is_healthy() -> None:
         for name in ("kibana-setup", "worker", "api")
     }
     assert len(prefixes) == 1, prefixes
+
+
+def test_phase_1_and_phase_2_run_in_services_of_their_own() -> None:
+    services = _config()["services"]
+    assert services["worker"]["command"][-2:] == ["--phase", "1"]
+    assert services["enricher"]["command"][-2:] == ["--phase", "2"]
+    # Phase 2 reads documents from the index, never files: it scales without the inbox.
+    assert not services["enricher"].get("volumes")

@@ -8,21 +8,38 @@ from celery import Celery
 from celery.signals import setup_logging
 from kombu import Exchange, Queue
 
+from worker.compose import ENRICH_DOCUMENTS
 from worker.logs import configure_logging
 from worker.settings import Settings, get_settings
+
+
+def enrich_queue(settings: Settings) -> str:
+    """Phase 2's queue: entities, keywords and stories of documents already searchable."""
+    return f"{settings.index_prefix}-enrich"
+
+
+def queues_of(settings: Settings, phase: str = "all") -> list[str]:
+    """The queues a worker of `phase` ("1", "2" or "all") consumes, phase 1's first."""
+    names = {"1": [settings.index_prefix], "2": [enrich_queue(settings)]}
+    return names.get(phase) or [settings.index_prefix, enrich_queue(settings)]
 
 
 def create_app(settings: Settings) -> Celery:
     app = Celery("dropsift", broker=settings.redis_url, include=["worker.celery_tasks"])
     queue = settings.index_prefix
+    enrich = enrich_queue(settings)
     app.conf.update(
         # The anonymous exchange delivers straight to the queue named by the routing key,
         # with no binding kept in Redis: a Redis that lost its data (FLUSHALL, a restart
         # without persistence) still routes every message, and so does a redelivery.
-        task_queues=[Queue(queue, Exchange(""), routing_key=queue)],
+        task_queues=[
+            Queue(queue, Exchange(""), routing_key=queue),
+            Queue(enrich, Exchange(""), routing_key=enrich),
+        ],
         task_default_exchange="",
         task_default_queue=queue,
         task_default_routing_key=queue,
+        task_routes={ENRICH_DOCUMENTS: {"queue": enrich, "exchange": "", "routing_key": enrich}},
         # A task is acknowledged only after it finished, and a worker that dies mid-task
         # gives its message back: with idempotent tasks, nothing is lost and nothing doubles.
         task_acks_late=True,
@@ -40,6 +57,9 @@ def create_app(settings: Settings) -> Celery:
             # default is one real sweep per 100 s whatever the timeout.
             "unacked_restore_interval": max(1, min(60, settings.visibility_timeout // 10)),
             "unacked_restore_throttle": 1,
+            # A worker of both phases takes phase 1's queue first whenever it holds work: a
+            # backlog of enrichment never holds back search.
+            "queue_order_strategy": "priority",
         },
         task_time_limit=settings.task_time_limit,
         # The soft limit raises inside the task a little before the hard limit kills it.

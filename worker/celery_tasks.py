@@ -23,6 +23,7 @@ from worker import compose
 from worker.metrics import child_exited, record_batch, serve_worker_metrics
 from worker.pipeline.batch import SplitBatch, forget_files, is_transient, process_files
 from worker.pipeline.context import Context
+from worker.pipeline.enrichment import SplitEnrichment, enrich_documents
 from worker.settings import get_settings
 
 log = structlog.get_logger(__name__)
@@ -45,7 +46,9 @@ def publisher() -> compose.Publisher:
 @lru_cache(maxsize=1)
 def context() -> Context:
     """Built lazily in each worker child, after the fork; not kept when building fails."""
-    return compose.pipeline_context(get_settings(), resend=publisher().process)
+    return compose.pipeline_context(
+        get_settings(), resend=publisher().process, enrich_later=publisher().enrich
+    )
 
 
 @worker_init.connect
@@ -131,3 +134,43 @@ def _split(paths: list[str], why: str) -> dict[str, str]:
 def forget_files_task(self: Task, paths: list[str]) -> dict[str, str]:
     """Files deleted from the inbox: their documents lose them as a source."""
     return {path: str(state) for path, state in forget_files(paths, context()).items()}
+
+
+@shared_task(name=compose.ENRICH_DOCUMENTS, **_RETRY)
+def enrich_documents_task(self: Task, doc_ids: list[str], tries: int = 0) -> dict[str, int]:
+    """Phase 2 of indexed documents: entities, keywords, stories, updated in place."""
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    try:
+        result = enrich_documents(doc_ids, context(), tries=tries, redelivered=redelivered)
+    except Transient as exc:
+        if not exc.paths:
+            return {}
+        countdown = get_exponential_backoff_interval(2, self.request.retries, 300, True)
+        raise self.retry(args=[exc.paths, tries], exc=exc, countdown=countdown) from exc
+    except SplitEnrichment as split:
+        return _split_enrichment(split.doc_ids, "a delivery of it died")
+    except Exception as exc:
+        if len(doc_ids) > 1 and not is_transient(exc):
+            # As in phase 1: halves until the document that fails is alone, where its
+            # attempts are counted (and it is given up after DROPSIFT_MAX_ATTEMPTS).
+            return _split_enrichment(doc_ids, f"{type(exc).__name__}: {exc}"[:300])
+        raise
+    if result.waiting:
+        # The canonical's own phase 2 is usually a task or two ahead: look again soon, a
+        # little later each time (backoff doubling to a minute would leave copies waiting
+        # long after their canonical is done).
+        publisher().enrich_later(result.waiting, min(10.0, 1.0 + tries), tries + 1)
+    return {
+        "enriched": len(result.enriched),
+        "gone": len(result.gone),
+        "waiting": len(result.waiting),
+        "failed": len(result.failed),
+    }
+
+
+def _split_enrichment(doc_ids: list[str], why: str) -> dict[str, int]:
+    half = len(doc_ids) // 2
+    for part in (doc_ids[:half], doc_ids[half:]):
+        publisher().enrich(part)
+    log.warning("enrich_split", documents=len(doc_ids), why=why)
+    return {}

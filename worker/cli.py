@@ -172,25 +172,46 @@ def stack_status() -> None:
 # --- processes ----------------------------------------------------------------------------
 
 
+def node_name(prefix: str, phase: str) -> str:
+    """The worker's Celery node name: `<prefix>@host`, with the phase when it serves one."""
+    return f"{prefix}@%h" if phase == "all" else f"{prefix}-phase{phase}@%h"
+
+
 @cli.command()
-def worker(concurrency: Annotated[int | None, typer.Option(help="pool size")] = None) -> None:
-    """Run a Celery worker for the pipeline."""
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="pool size")] = None,
+    phase: Annotated[
+        str,
+        typer.Option(
+            help="1: extract, clean, dedupe, index (searchable); 2: entities, keywords, "
+            "stories (the enrichment queue); all: both, phase 1's queue first"
+        ),
+    ] = "all",
+    nice: Annotated[int, typer.Option(help="scheduling niceness of the worker")] = 0,
+) -> None:
+    """Run a Celery worker for the pipeline: phase 1, phase 2 or both."""
+    if phase not in ("1", "2", "all"):
+        raise typer.BadParameter("--phase is 1, 2 or all")
     settings = _settings()
     if settings.worker_metrics_port:
         _metrics_folder(settings)
-    from worker.celery_app import app
+    from worker.celery_app import app, queues_of
 
+    if nice:
+        # A phase 2 worker beside a phase 1 worker on the same cores: the CPU goes to the
+        # documents waiting to become searchable first.
+        os.nice(nice)
     app.worker_main(
         [
             "worker",
             "--loglevel",
             settings.log_level,
             "-Q",
-            settings.index_prefix,
+            ",".join(queues_of(settings, phase)),
             "--concurrency",
             str(concurrency or settings.worker_concurrency),
             "-n",
-            f"{settings.index_prefix}@%h",
+            node_name(settings.index_prefix, phase),
             "--without-gossip",
             "--without-mingle",
         ]
@@ -399,6 +420,12 @@ def status() -> None:
     for e in entries:
         counts[e.state] = counts.get(e.state, 0) + 1
     out.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no files yet")
+    phase2: dict[str, int] = {}
+    for e in entries:
+        if e.enrichment:
+            phase2[e.enrichment] = phase2.get(e.enrichment, 0) + 1
+    if phase2:
+        out.print("enrichment " + ", ".join(f"{k}: {v}" for k, v in sorted(phase2.items())))
     for e in entries:
         if e.state == FileState.QUARANTINED:
             out.print(f"[red]quarantined[/red] {e.path}: {e.reason}: {e.last_error}")
@@ -497,12 +524,18 @@ def up(
         f"{services['elasticsearch']} at {settings.es_url}"
     )
     env = {**os.environ}
-    # Started as root, the Celery worker runs as the stack's unprivileged user when it can.
+    # Started as root, the Celery workers run as the stack's unprivileged user when it can.
     run_as = worker_run_as(settings.es_run_user, settings.state_dir, PROJECT_ROOT)
     if os.geteuid() == 0:
         who = run_as.user.pw_name if run_as else "root (see the worker_runs_as_root event)"
-        out.print(f"worker runs as {who}")
-    children = [_spawn(["worker"], env, run_as), _spawn(["api"], env)]
+        out.print(f"workers run as {who}")
+    # Phase 1 and phase 2 in workers of their own: enrichment (the model) never takes the
+    # CPU from documents on their way to search.
+    children = [
+        _spawn(["worker", "--phase", "1"], env, run_as),
+        _spawn(["worker", "--phase", "2", "--nice", "10"], env, run_as),
+        _spawn(["api"], env),
+    ]
     stop = threading.Event()
     watcher = _WatcherThread(settings, stop)
     failed = False

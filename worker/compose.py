@@ -18,6 +18,8 @@ from search.client import make_client
 from search.indexer import IndexSink, RetryPolicy
 from tasks.boilerplate_memory import SourceBoilerplate
 from tasks.dedupe import ContentRegistry
+from tasks.enrichers import split_phases
+from tasks.enrichers.keywords import RedisFrequencies
 from tasks.neardup import NearDupIndex
 from tasks.story import RecentStories
 from tasks.title_memory import SiteTitles
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
 PROCESS_FILES = "dropsift.process_files"
 FORGET_FILES = "dropsift.forget_files"
+ENRICH_DOCUMENTS = "dropsift.enrich_documents"
 
 
 def redis_client(settings: Settings) -> redis.Redis:
@@ -62,10 +65,12 @@ class Publisher:
 
     settings: Settings
 
-    def _send(self, task: str, paths: list[str], countdown: float | None = None) -> None:
+    def _send(
+        self, task: str, paths: list[str], countdown: float | None = None, *extra: object
+    ) -> None:
         from worker.celery_app import celery_app
 
-        celery_app(self.settings).send_task(task, args=[paths], countdown=countdown)
+        celery_app(self.settings).send_task(task, args=[paths, *extra], countdown=countdown)
 
     def process(self, paths: list[str]) -> None:
         self._send(PROCESS_FILES, paths)
@@ -76,17 +81,26 @@ class Publisher:
     def forget(self, paths: list[str]) -> None:
         self._send(FORGET_FILES, paths)
 
+    def enrich(self, doc_ids: list[str]) -> None:
+        """Phase 2 of indexed documents, on the enrichment queue."""
+        self._send(ENRICH_DOCUMENTS, doc_ids)
+
+    def enrich_later(self, doc_ids: list[str], countdown: float, tries: int) -> None:
+        self._send(ENRICH_DOCUMENTS, doc_ids, countdown, tries)
+
 
 def publisher(settings: Settings) -> Publisher:
     return Publisher(settings)
 
 
 def pipeline_config(settings: Settings) -> PipelineConfig:
+    early, late = split_phases(settings.enrichers)
     return PipelineConfig(
         inbox=settings.inbox,
         max_file_bytes=settings.max_file_bytes,
         json_fields=settings.json_fields,
-        enrichers=tuple(settings.enrichers),
+        enrichers=early,
+        late_enrichers=late,
         max_attempts=settings.max_attempts,
         index_prefix=settings.index_prefix,
         worker=f"{socket.gethostname()}:{os.getpid()}",
@@ -109,6 +123,7 @@ def pipeline_context(
     client: redis.Redis | None = None,
     es: Elasticsearch | None = None,
     resend: Send | None = None,
+    enrich_later: Send | None = None,
 ) -> Context:
     """Everything a batch talks to; the index is made sure of (Transient when it is down)."""
     r = client or redis_client(settings)
@@ -134,8 +149,10 @@ def pipeline_context(
             horizon_seconds=settings.neardup_horizon_days * 86400,
         ),
         stories=RecentStories(r, prefix),
+        frequencies=RedisFrequencies(r, prefix),
         resend=resend,
         titles=SiteTitles(r, prefix),
+        enrich_later=enrich_later,
     )
 
 

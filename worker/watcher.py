@@ -38,7 +38,7 @@ class _Pending:
 
 
 class _Hints(FileSystemEventHandler):
-    def __init__(self, note: Callable[[Path], None]) -> None:
+    def __init__(self, note: Callable[[Path, bool], None]) -> None:
         self.note = note
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -47,7 +47,9 @@ class _Hints(FileSystemEventHandler):
         for attr in ("dest_path", "src_path"):
             path = getattr(event, attr, "")
             if path:
-                self.note(Path(path if isinstance(path, str) else path.decode()))
+                # A rename's target is complete: renaming into place is how a writer says so.
+                complete = attr == "dest_path" and event.event_type == "moved"
+                self.note(Path(path if isinstance(path, str) else path.decode()), complete)
 
 
 class Watcher:
@@ -76,12 +78,26 @@ class Watcher:
         self._lock = threading.Lock()
         self.queued = 0
 
-    def note(self, path: Path) -> None:
-        """A hint that a path may have changed; it is looked at once it holds still."""
+    def note(self, path: Path, complete: bool = False) -> None:
+        """A hint that a path may have changed; it is looked at once it holds still.
+
+        A file renamed into place (`complete`) is queued at the next tick, unless it
+        changes meanwhile: the wait for it to hold still is for files written in place.
+        """
         if is_ignored(path, self.inbox):
             return
+        now = time.monotonic()
+        try:
+            st = path.stat() if complete else None
+        except OSError:
+            st = None
         with self._lock:
-            self._pending.setdefault(path, _Pending(-2, -2, time.monotonic()))
+            if st is not None:
+                self._pending[path] = _Pending(
+                    st.st_size, st.st_mtime_ns, now - self.stable_seconds
+                )
+            else:
+                self._pending.setdefault(path, _Pending(-2, -2, now))
 
     def scan(self) -> int:
         """Note every file in the inbox, and every file the ledger knows that is gone."""

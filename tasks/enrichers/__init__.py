@@ -14,6 +14,8 @@ list of them in order; a name is either a key of `ENRICHERS` or a dotted path
     run_enrichers(docs, ["language", "stats", "summary", "mypkg.sentiment:Sentiment"])
 
 Leaving a name out switches that enricher off (no "entities": no spaCy model is loaded).
+An enricher with `phase = 2` (entities, keywords) runs after the document is searchable,
+from the enrichment queue (worker.pipeline.enrichment); the others run before it is indexed.
 """
 
 from __future__ import annotations
@@ -25,12 +27,20 @@ from functools import cache
 from tasks.document import Document
 from tasks.enrichers.base import Enricher
 from tasks.enrichers.entities import EntitiesEnricher
-from tasks.enrichers.keywords import KeywordsEnricher
+from tasks.enrichers.keywords import KeywordsEnricher, YakeKeywordsEnricher
 from tasks.enrichers.language import LanguageEnricher
 from tasks.enrichers.stats import StatsEnricher
 from tasks.enrichers.summary import SummaryEnricher
 
-__all__ = ["DEFAULT_ENRICHERS", "ENRICHERS", "Enricher", "resolve", "run_enrichers"]
+__all__ = [
+    "DEFAULT_ENRICHERS",
+    "ENRICHERS",
+    "Enricher",
+    "phase_of",
+    "resolve",
+    "run_enrichers",
+    "split_phases",
+]
 
 ENRICHERS: dict[str, Enricher] = {
     e.name: e
@@ -39,6 +49,7 @@ ENRICHERS: dict[str, Enricher] = {
         StatsEnricher(),
         SummaryEnricher(),
         KeywordsEnricher(),
+        YakeKeywordsEnricher(),
         EntitiesEnricher(),
     )
 }
@@ -66,6 +77,23 @@ def resolve(name: str) -> Enricher:
         return _from_dotted_path(name)
     known = ", ".join(ENRICHERS)
     raise ValueError(f"unknown enricher {name!r} (known: {known}; or 'package.module:Class')")
+
+
+def phase_of(name: str) -> int:
+    """1: runs before the document is indexed; 2: afterwards, from the enrichment queue.
+
+    An enricher says so with a `phase` attribute (entities and keywords: 2); without one it
+    runs in phase 1, so a plug-in's fields are there from the first moment.
+    """
+    return 2 if getattr(resolve(name), "phase", 1) == 2 else 1
+
+
+def split_phases(names: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The named enrichers of phase 1 and of phase 2, each in the configured order."""
+    return (
+        tuple(n for n in names if phase_of(n) == 1),
+        tuple(n for n in names if phase_of(n) == 2),
+    )
 
 
 def run_enrichers(docs: Sequence[Document], names: Sequence[str]) -> list[Document]:

@@ -111,6 +111,7 @@ class EntitiesEnricher:
     """Sets `people`, `places` and `organizations` on English documents."""
 
     name = "entities"
+    phase = 2
 
     def __init__(
         self, max_chars: int = MAX_CHARS, batch_size: int = BATCH_SIZE, chunk: int = CHUNK_CHARS

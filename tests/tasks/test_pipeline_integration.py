@@ -146,7 +146,8 @@ def test_killing_the_worker_mid_run_loses_nothing_and_duplicates_nothing(
     send,
     tmp_path: Path,
 ) -> None:
-    paths = _distinct_documents(tmp_path, 60)
+    # Enough that phase 1 (fast: no model) is still busy when the worker is killed.
+    paths = _distinct_documents(tmp_path, 240)
     # Batches of 4: a killed worker takes whole batches down with it, half done.
     results, failed = submit_many(paths, ledger, send, batch_size=4)
     assert not failed and set(results.values()) == {"queued"}
@@ -168,9 +169,15 @@ def test_killing_the_worker_mid_run_loses_nothing_and_duplicates_nothing(
         h["_id"] for h in es.search(index=settings.alias, size=1000, source=False)["hits"]["hits"]
     }
     expected_ids = {e.doc_id for e in entries.values()}
-    assert len(expected_ids) == 60
+    assert len(expected_ids) == 240
     assert indexed_ids == expected_ids  # lost = 0, unexpected = 0
-    assert es.count(index=settings.alias)["count"] == 60  # duplicated = 0
+    assert es.count(index=settings.alias)["count"] == 240  # duplicated = 0
+    # Phase 2 of every document too, whatever of it the killed worker held.
+    wait_for(
+        lambda: all(ledger.get(str(p)).enrichment == "enriched" for p in paths),  # type: ignore[union-attr]
+        180,
+        what="every document to be enriched",
+    )
 
 
 def test_a_json_lines_feed_indexes_its_good_items_and_quarantines_each_bad_one(

@@ -8,15 +8,16 @@ from datetime import datetime
 import pytest
 import redis
 from elasticsearch import Elasticsearch
+from redis.exceptions import LockError
 
 from search.index import ensure_index
 from search.indexer import IndexSink
 from tasks.document import Document
-from tasks.errors import Transient
 from tasks.story import LOCK_SECONDS, RecentStories, link_stories
 from tests.conftest import SEEDS
 from worker.compose import pipeline_context
-from worker.pipeline.batch import process_files
+from worker.pipeline.batch import is_transient, process_files
+from worker.pipeline.enrichment import enrich_documents
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -92,19 +93,26 @@ def test_other_people_start_their_own_story_and_the_memory_expires(
     assert all(0 < redis_client.ttl(k) <= 60 for k in keys)
 
 
-def test_a_story_lock_held_too_long_retries_the_batch_without_charging_its_files(
+def test_a_story_lock_held_too_long_retries_the_enrichment_and_search_does_not_wait(
     settings: Settings, redis_client: redis.Redis, es: Elasticsearch, clean_state: None
 ) -> None:
-    ctx = pipeline_context(settings, client=redis_client, es=es)
+    handed: list[str] = []
+    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=handed.extend)
     ctx.stories = RecentStories(redis_client, settings.key_prefix, lock_wait=0.2)
     seed = str(SEEDS / "003_0fcbdef7ffe9cfd8.txt")
     stalled = RecentStories(redis_client, settings.key_prefix)  # another worker, stuck
-    with stalled.lock(), pytest.raises(Transient) as raised:
-        process_files([seed], ctx)
-    assert raised.value.paths == [seed]
+    with stalled.lock():
+        # Phase 1 takes no story lock: the file is searchable while linking is stuck.
+        assert process_files([seed], ctx).states == {seed: "indexed"}
+        with pytest.raises(LockError):
+            enrich_documents(handed, ctx)
+    assert is_transient(LockError())  # the enrichment task retries it, charging nothing
     entry = ctx.ledger.get(seed)
-    assert entry is not None and entry.attempts == 0 and entry.state == "queued"
-    assert process_files([seed], ctx).states == {seed: "indexed"}
+    assert entry is not None and entry.enrichment == "pending"
+    assert es.get(index=settings.alias, id=entry.doc_id)["_source"]["enriched"] is False
+    assert enrich_documents(handed, ctx).enriched == [entry.doc_id]
+    entry = ctx.ledger.get(seed)
+    assert entry is not None and entry.enrichment == "enriched"
 
 
 def test_the_lock_expires_for_a_holder_that_dies_and_an_outlived_holder_lets_go_quietly(

@@ -13,6 +13,7 @@ from search.client import make_client
 from search.index import drop_all
 from tests.conftest import SEEDS, WorkerProcess
 from worker.celery_app import create_app
+from worker.cli import node_name
 from worker.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.integration
@@ -97,8 +98,9 @@ def test_interrupting_the_main_job_stops_its_worker_and_api(
         for line in proc.stdout:
             if line.startswith("Running;"):
                 break
-        worker = f"{prefix}@{socket.gethostname()}"
-        assert app.control.ping(destination=[worker], timeout=2)
+        # A worker of each phase.
+        workers = [node_name(prefix, phase).replace("%h", socket.gethostname()) for phase in "12"]
+        assert len(app.control.ping(destination=workers, timeout=2)) == 2
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
     finally:
@@ -108,4 +110,4 @@ def test_interrupting_the_main_job_stops_its_worker_and_api(
         drop_all(es, f"{prefix}-docs")
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0  # the API is gone
-    assert not app.control.ping(destination=[worker], timeout=2)  # so is the worker
+    assert not app.control.ping(destination=workers, timeout=2)  # so are the workers

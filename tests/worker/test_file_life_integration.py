@@ -55,7 +55,9 @@ def ctx(
 ) -> Context:
     """The pipeline as a worker builds it, without the slow enrichers."""
     context = compose.pipeline_context(settings, client=redis_client, es=es, resend=resent.append)
-    context.config = dataclasses.replace(context.config, enrichers=("language", "stats"))
+    context.config = dataclasses.replace(
+        context.config, enrichers=("language", "stats"), late_enrichers=()
+    )
     return context
 
 

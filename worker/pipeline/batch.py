@@ -1,8 +1,12 @@
 """A batch of files through the pipeline: the life of each file, in one place.
 
     lease ─▶ admit (count the attempt) ─▶ stage: read, clean, identify, claim the content
-      ─▶ duplicates recorded ─▶ enrich (one pass) ─▶ link (near-copies, stories)
-      ─▶ index (one bulk request) ─▶ finish: each file's state, what it delivered
+      ─▶ duplicates recorded ─▶ enrich (phase 1's cheap enrichers, one pass)
+      ─▶ link (near-copies) ─▶ index (one bulk request) ─▶ hand over to phase 2
+      ─▶ finish: each file's state, what it delivered
+
+This is phase 1: once indexed, a document is searchable. Phase 2 (entities, keywords,
+stories: worker.pipeline.enrichment) runs from a queue of its own and updates it in place.
 
 A file's outcome is decided at one of these steps and recorded once, in the ledger
 (worker.pipeline.ledger). Idempotent: document ids come from the content, so running a batch
@@ -19,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -38,7 +43,9 @@ from tasks.extract import read_file
 from tasks.source import ItemRef, printable
 from worker.pipeline import feeds
 from worker.pipeline.context import Context
+from worker.pipeline.enrichment import MAX_WAITS, enrich_documents
 from worker.pipeline.feeds import FeedPass
+from worker.pipeline.ledger import Entry, Produced
 from worker.pipeline.linking import link
 from worker.pipeline.states import FileState
 
@@ -164,44 +171,52 @@ def process_files(
     result = BatchResult(holder=holder)
     leased: list[str] = []
     attempts: dict[str, int] = {}
+    late: list[str] = []
     try:
-        died = False
-        for path in paths:
-            if not ctx.ledger.lease(path, holder, ctx.config.lease_seconds):
+        held = ctx.ledger.lease_many(paths, holder, ctx.config.lease_seconds)
+        for path, ok in zip(paths, held, strict=True):
+            if not ok:
                 result.deferred.append(path)
                 log.info("file_deferred", path=path, why="another task holds it")
-                continue
-            leased.append(path)
-            attempts[path], before = ctx.ledger.start_attempt(path, charge=charge)
-            died = died or before == FileState.PROCESSING
+        leased = [path for path, ok in zip(paths, held, strict=True) if ok]
+        started = ctx.ledger.start_attempts(leased, charge=charge)
+        attempts = {path: n for path, (n, _) in started.items()}
+        died = any(before == FileState.PROCESSING for _, before in started.values())
         if len(leased) > 1 and (died or redelivered):
             for path in leased:
                 ctx.ledger.forgive_attempt(
                     path, "split: a delivery of its batch died", charged=False
                 )
             raise SplitBatch(leased)
-        works = []
+        admitted = []
         for path in leased:
             if charge and attempts[path] > ctx.config.max_attempts:
                 _poison(ctx, result, path, attempts[path])
-                continue
-            try:
-                works.append(_stage(path, ctx))
-            except Exception as exc:
-                _file_failed(ctx, result, path, attempts[path], exc)
+            else:
+                admitted.append(path)
         batch: dict[str, float] = {}
+        staging = time.perf_counter()
+        works = _stage_all(admitted, ctx, result, attempts)
+        own = sum(w.timings.get("extract", 0.0) + w.timings.get("clean", 0.0) for w in works)
+        batch["dedupe"] = max(0.0, time.perf_counter() - staging - own)  # plans and claims
         with _timed(batch, "dedupe"):
             _record_duplicates(works, ctx, result)
         with _timed(batch, "enrich"):
             works = _enrich_all(works, ctx, result, attempts)
-        link(works, ctx, partial(_timed, batch))
+        with _timed(batch, "neardup"):
+            link(works, ctx)
         with _timed(batch, "index"):
             indexed = _index(works, ctx)
         result.bulk_retries = indexed.retries
-        for work in works:
-            for stage, seconds in batch.items():  # the batch's stages, shared evenly
-                work.timings[stage] = work.timings.get(stage, 0.0) + seconds / len(works)
-            _finish(work, indexed, ctx, result)
+        late = _indexed_ids(works, indexed) if ctx.config.late_enrichers else []
+        if late and ctx.enrich_later:
+            # Sent before the ledger says indexed: a failure to send retries the batch.
+            ctx.enrich_later(late)
+        with ctx.ledger.deferred():
+            for work in works:
+                for stage, seconds in batch.items():  # the batch's stages, shared evenly
+                    work.timings[stage] = work.timings.get(stage, 0.0) + seconds / len(works)
+                _finish(work, indexed, ctx, result)
         for stage in {*batch, "extract", "clean"}:
             result.timings[stage] = sum(w.timings.get(stage, 0.0) for w in works)
     except SplitBatch:
@@ -216,8 +231,7 @@ def process_files(
         log.warning("batch_retry_transient", files=len(unfinished), error=error[:300])
         raise Transient(error, unfinished + result.deferred) from exc
     finally:
-        for path in leased:
-            ctx.ledger.unlease(path, holder)
+        ctx.ledger.unlease_many(leased, holder)
     ctx.sink.write_events(ctx.config.index_prefix, result.events)
     for path, state in result.states.items():
         log.info("file_done", path=path, state=str(state))
@@ -228,7 +242,21 @@ def process_files(
         retry=len(result.retry),
         **Counter(str(state) for state in result.states.values()),
     )
+    if late and not ctx.enrich_later:
+        # Inline, nothing waits to be sent again: a near-copy whose canonical is still not
+        # enriched is linked on its own.
+        enrich_documents(late, ctx, tries=MAX_WAITS)
     return result
+
+
+def _indexed_ids(works: list[FileWork], indexed: Indexed) -> list[str]:
+    """The batch's documents that phase 2 is to enrich (none when it has no enrichers)."""
+    return [
+        doc.doc_id
+        for work in works
+        for doc in work.owners
+        if doc.doc_id in indexed.sources and doc.doc_id not in indexed.refused
+    ]
 
 
 # --- outcomes -------------------------------------------------------------------------------
@@ -332,6 +360,28 @@ def _prepare(doc: Document, ctx: Context) -> Document:
 
 def _stage(path: str, ctx: Context) -> FileWork:
     """Extract, clean and identify one file's documents, and claim their content."""
+    work, docs = _read(path, ctx, ctx.ledger.get(path))
+    _claim([(work, docs)], ctx)
+    return work
+
+
+def _stage_all(
+    paths: list[str], ctx: Context, result: BatchResult, attempts: dict[str, int]
+) -> list[FileWork]:
+    """_stage for the batch: entries read, and plans and claims sent, in one round trip each."""
+    entries = ctx.ledger.get_many(paths)
+    read = []
+    for path in paths:
+        try:
+            read.append(_read(path, ctx, entries.get(path)))
+        except Exception as exc:
+            _file_failed(ctx, result, path, attempts[path], exc)
+    _claim(read, ctx)
+    return [work for work, _ in read]
+
+
+def _read(path: str, ctx: Context, entry: Entry | None) -> tuple[FileWork, list[Document]]:
+    """Extract, clean and identify one file's documents (no claim yet)."""
     cfg = ctx.config
     timings: dict[str, float] = {}
     feed = None
@@ -340,15 +390,17 @@ def _stage(path: str, ctx: Context) -> FileWork:
             extraction, feed = feeds.read_pass(Path(path), ctx.ledger, cfg)
         else:
             extraction = read_file(Path(path), cfg.max_file_bytes, cfg.json_fields)
+    previous: Produced = entry.produced if entry else ()
+    if feed is not None:
+        # An append releases nothing: the feed's earlier lines are still there.
+        previous = () if feed.append else ctx.ledger.produced(path)
     single = [d.source for d in extraction.documents] == [path] and not extraction.rejected
-    entry = ctx.ledger.get(path)
     work = FileWork(
         path,
         hashlib.sha256(extraction.raw).hexdigest(),
         single,
         refused=dict(extraction.rejected),
-        # An append releases nothing: the feed's earlier lines are still there.
-        previous=() if feed and feed.append else ctx.ledger.produced(path),
+        previous=previous,
         feed=feed,
         written_at=entry.mtime_ns / 1e9 if entry and entry.mtime_ns > 0 else 0.0,
         size=len(extraction.raw),
@@ -363,23 +415,31 @@ def _stage(path: str, ctx: Context) -> FileWork:
                 if single:
                     raise
                 work.refused[doc.source] = rejected
-    with _timed(timings, "dedupe"):
+    return work, docs
+
+
+def _claim(read: list[tuple[FileWork, list[Document]]], ctx: Context) -> None:
+    """Write each file's plan, then claim its documents' content, in one round trip."""
+    pipe = ctx.ledger.r.pipeline(transaction=False)
+    for work, docs in read:
         # Written ahead of the claims and the index, so a crash from here on leaves nothing
         # that the file's next version or its deletion would not release.
         planned = [(doc.source, doc.doc_id) for doc in docs]
-        if feed and feed.append:
-            ctx.ledger.add_produced(path, planned)
+        if work.feed and work.feed.append:
+            ctx.ledger.add_produced(work.path, planned)
         else:
-            ctx.ledger.plan(path, planned)
+            ctx.ledger.plan(work.path, planned, known=work.previous, pipe=pipe)
+    pairs = [(doc.doc_id, doc.source) for _, docs in read for doc in docs]
+    claims = iter(ctx.contents.claim_many(pairs, pipe))
+    for work, docs in read:
         for doc in docs:
-            claim = ctx.contents.claim(doc.doc_id, doc.source)
+            claim = next(claims)
             if claim.is_owner:
                 work.owners.append(doc)
             else:
                 # The content is (being) indexed from another source: recorded on it for
                 # the whole batch at once (_record_duplicates).
                 work.duplicates.append((doc, claim.owner))
-    return work
 
 
 def _sources(ctx: Context, doc_id: str, own: str | None = None) -> list[str]:
@@ -459,6 +519,8 @@ class Indexed:
     refused: dict[str, str] = field(default_factory=dict)
     sources: dict[str, list[str]] = field(default_factory=dict)
     retries: int = 0
+    after: dict[str, list[str]] = field(default_factory=dict)
+    """The sources once the bulk request was answered: new ones arrived while it ran."""
 
 
 def _index(works: list[FileWork], ctx: Context) -> Indexed:
@@ -467,12 +529,25 @@ def _index(works: list[FileWork], ctx: Context) -> Indexed:
     owners = [doc for work in works for doc in work.owners]
     if not owners:
         return done
+    # Without phase 2 enrichers a document is complete as it is indexed.
+    enriched = not ctx.config.late_enrichers
+    now = datetime.now(UTC) if enriched else None
     batch = []
+    done.sources = ctx.contents.sources_many(doc.doc_id for doc in owners)
     for doc in owners:
-        done.sources[doc.doc_id] = _sources(ctx, doc.doc_id, doc.source)
-        batch.append((doc.doc_id, doc.replace(sources=done.sources[doc.doc_id]).to_index()))
+        # The owner's own source always: a Redis that lost its data meanwhile (FLUSHALL, a
+        # restart) forgot the claim.
+        sources = sorted(printable(s) for s in {*done.sources[doc.doc_id], doc.source})
+        done.sources[doc.doc_id] = sources
+        doc = doc.replace(sources=sources, enriched=enriched, enriched_at=now)
+        batch.append((doc.doc_id, doc.to_index()))
     outcome = ctx.sink.bulk(batch)
     done.retries = outcome.retries
+    owner = {doc.doc_id: doc.source for doc in owners}
+    done.after = {
+        i: sorted(printable(s) for s in {*found, owner[i]})
+        for i, found in ctx.contents.sources_many(done.sources).items()
+    }
     done.refused = outcome.rejected
     missing = set(done.sources) - set(outcome.indexed) - set(outcome.rejected)
     done.refused.update(dict.fromkeys(missing, "not in the bulk response"))
@@ -485,10 +560,16 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
         if doc.doc_id in indexed.refused:
             work.refused[doc.source] = Rejected("index_rejected", indexed.refused[doc.doc_id])
             continue
-        if _sources(ctx, doc.doc_id, doc.source) != indexed.sources[doc.doc_id]:
+        if indexed.after[doc.doc_id] != indexed.sources[doc.doc_id]:
             # Sources that arrived while this one was indexing are written now.
             ctx.sink.set_sources(doc.doc_id, partial(_sources, ctx, doc.doc_id, doc.source))
-        ctx.ledger.finish(doc.source, FileState.INDEXED, doc_id=doc.doc_id, raw_hash=work.raw_hash)
+        ctx.ledger.finish(
+            doc.source,
+            FileState.INDEXED,
+            doc_id=doc.doc_id,
+            raw_hash=work.raw_hash,
+            **_enrichment(ctx),
+        )
         work.outcomes[doc.source] = FileState.INDEXED
         work.produced.append((doc.source, doc.doc_id))
         _event(
@@ -546,6 +627,13 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
         result.reasons[work.path] = why.reason
         _event(ctx, result, work.path, FileState.QUARANTINED, work, reason=why.reason)
         log.warning("file_quarantined", path=work.path, reason=why.reason)
+
+
+def _enrichment(ctx: Context) -> dict[str, Any]:
+    """The ledger's word on phase 2 as phase 1 ends: pending, or nothing to do."""
+    if ctx.config.late_enrichers:
+        return {"enrichment": "pending", "enriched_at": 0.0}
+    return {"enrichment": "enriched", "enriched_at": time.time()}
 
 
 def _planned(work: FileWork) -> set[tuple[str, str]]:

@@ -6,7 +6,8 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,16 @@ if holder and holder ~= ARGV[1] then
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
+"""
+
+# Phase 2's outcome on a source's entry, only while the entry still names that document (a
+# file changed meanwhile names its new one, whose own phase 2 says how that went).
+_MARK_ENRICHED = """
+if redis.call('HGET', KEYS[1], 'doc_id') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'enrichment', ARGV[2], 'enriched_at', ARGV[3])
+  return 1
+end
+return 0
 """
 
 _UNLEASE = """
@@ -86,6 +97,9 @@ class Entry:
     duplicate_of: str = ""
     items: str = ""
     """For a multi-item file (JSON feed): its items' outcomes, counted."""
+    enrichment: str = ""
+    """Phase 2 of the file's document: pending, enriched or failed ("" before phase 1 ends)."""
+    enriched_at: float = 0.0
     produced: Produced = ()
     """(source, document id) of every document the file may have delivered: written before
     the documents are, so a crash in between never leaves one that nothing here names."""
@@ -107,6 +121,8 @@ class Entry:
             doc_id=data.get("doc_id", ""),
             duplicate_of=data.get("duplicate_of", ""),
             items=data.get("items", ""),
+            enrichment=data.get("enrichment", ""),
+            enriched_at=float(data.get("enriched_at") or 0.0),
             produced=tuple(tuple(pair) for pair in json.loads(data.get("produced") or "[]")),
             updated_at=float(data.get("updated_at", 0.0)),
             feed=FeedPosition.from_redis(data),
@@ -123,8 +139,10 @@ class Ledger:
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self.r = client
         self.prefix = prefix
+        self._deferred: redis.client.Pipeline | None = None
         self._lease = client.register_script(_LEASE)
         self._unlease = client.register_script(_UNLEASE)
+        self._mark_enriched = client.register_script(_MARK_ENRICHED)
 
     def key_of(self, path: str) -> str:
         """The Redis hash that holds a file's entry."""
@@ -138,13 +156,44 @@ class Ledger:
         data = self.r.hgetall(self.key_of(path))
         return Entry.from_redis(data) if data else None  # type: ignore[arg-type]
 
+    def get_many(self, paths: Iterable[str]) -> dict[str, Entry]:
+        """`get` of several files in one round trip (the unknown ones left out)."""
+        names = list(paths)
+        pipe = self.r.pipeline(transaction=False)
+        for path in names:
+            pipe.hgetall(self.key_of(path))
+        found = pipe.execute() if names else []
+        return {p: Entry.from_redis(d) for p, d in zip(names, found, strict=True) if d}
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Writes made inside are sent together at the end, in one round trip.
+
+        For the end of a batch, whose writes are final states: a crash before they are sent
+        leaves the files `processing`, and their redelivery does the (idempotent) work again.
+        Sent also when the block fails: each write stands for work that was done.
+        """
+        self._deferred = self.r.pipeline(transaction=False)
+        try:
+            yield
+        finally:
+            pipe, self._deferred = self._deferred, None
+            pipe.execute()
+
+    def _pipe(self) -> tuple[redis.client.Pipeline, bool]:
+        """The deferred pipeline, or a new one to send now (then True)."""
+        if self._deferred is not None:
+            return self._deferred, False
+        return self.r.pipeline(transaction=False), True
+
     def _write(self, path: str, **fields: Any) -> None:
         fields["updated_at"] = time.time()
         fields["path"] = path
-        pipe = self.r.pipeline()
+        pipe, now = self._pipe()
         pipe.hset(self.key_of(path), mapping={k: str(v) for k, v in fields.items()})
         pipe.sadd(self._index_key, self.key_of(path))
-        pipe.execute()
+        if now:
+            pipe.execute()
 
     # --- the watcher's side ---------------------------------------------------------------
 
@@ -163,7 +212,14 @@ class Ledger:
         }
         if previous is None or previous.raw_hash != raw_hash or previous.state in TERMINAL:
             fields.update(
-                attempts=0, reason="", last_error="", doc_id="", duplicate_of="", items=""
+                attempts=0,
+                reason="",
+                last_error="",
+                doc_id="",
+                duplicate_of="",
+                items="",
+                enrichment="",
+                enriched_at=0.0,
             )
         self._write(path, **fields)
 
@@ -201,6 +257,22 @@ class Ledger:
     def unlease(self, path: str, holder: str) -> None:
         self._unlease(keys=[self._lease_key(path)], args=[holder])
 
+    def lease_many(self, paths: Sequence[str], holder: str, seconds: float) -> list[bool]:
+        """`lease` of several files in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for path in paths:
+            self._lease(
+                keys=[self._lease_key(path)], args=[holder, int(seconds * 1000)], client=pipe
+            )
+        return [bool(x) for x in pipe.execute()] if paths else []
+
+    def unlease_many(self, paths: Sequence[str], holder: str) -> None:
+        pipe = self.r.pipeline(transaction=False)
+        for path in paths:
+            self._unlease(keys=[self._lease_key(path)], args=[holder], client=pipe)
+        if paths:
+            pipe.execute()
+
     def _lease_key(self, path: str) -> str:
         return f"{self.prefix}lease:{file_key_id(path)}"
 
@@ -210,17 +282,26 @@ class Ledger:
         A charged attempt is counted before the work starts, so a crash mid-task still
         counts. A previous state of `processing` means the last attempt never finished.
         """
-        key = self.key_of(path)
+        return self.start_attempts([path], charge=charge)[path]
+
+    def start_attempts(
+        self, paths: Sequence[str], *, charge: bool = True
+    ) -> dict[str, tuple[int, FileState | None]]:
+        """`start_attempt` of several files in one round trip."""
         pipe = self.r.pipeline()
-        pipe.hget(key, "state")
-        pipe.hincrby(key, "attempts", 1 if charge else 0)
-        pipe.hset(
-            key,
-            mapping={"state": FileState.PROCESSING, "path": path, "updated_at": str(time.time())},
-        )
-        pipe.sadd(self._index_key, key)
-        before, attempts, *_ = pipe.execute()
-        return int(attempts), FileState(before) if before else None
+        now = str(time.time())
+        for path in paths:
+            key = self.key_of(path)
+            pipe.hget(key, "state")
+            pipe.hincrby(key, "attempts", 1 if charge else 0)
+            pipe.hset(key, mapping={"state": FileState.PROCESSING, "path": path, "updated_at": now})
+            pipe.sadd(self._index_key, key)
+        replies = pipe.execute() if paths else []
+        out = {}
+        for i, path in enumerate(paths):
+            before, attempts = replies[4 * i], replies[4 * i + 1]
+            out[path] = (int(attempts), FileState(before) if before else None)
+        return out
 
     def forgive_attempt(self, path: str, error: str, *, charged: bool = True) -> None:
         """A failure that was not the file's fault (a service was down) does not count."""
@@ -231,24 +312,43 @@ class Ledger:
     def record_error(self, path: str, error: str) -> None:
         self._write(path, last_error=error[:2000])
 
-    def plan(self, path: str, produced: Iterable[tuple[str, str]]) -> None:
-        """Before documents are written: the file may deliver these too (write-ahead)."""
-        entry = self.get(path)
-        known = set(entry.produced) if entry else set()
+    def plan(
+        self,
+        path: str,
+        produced: Iterable[tuple[str, str]],
+        *,
+        known: Iterable[tuple[str, str]] | None = None,
+        pipe: redis.client.Pipeline | None = None,
+    ) -> None:
+        """Before documents are written: the file may deliver these too (write-ahead).
+
+        `known`: what the entry names already, as just read; `pipe`: queue the write there,
+        to be sent ahead of what it announces (the claims) in the same round trip.
+        """
+        if known is None:
+            entry = self.get(path)
+            known = entry.produced if entry else ()
+        known = set(known)
         wanted = known | set(produced)
         if wanted != known:
-            self.set_produced(path, wanted)
+            self.set_produced(path, wanted, pipe=pipe)
 
     def finish(self, path: str, state: FileState, **fields: Any) -> None:
         assert state in TERMINAL, state
         self._write(path, state=state, **fields)
 
-    def set_produced(self, path: str, produced: Iterable[tuple[str, str]]) -> None:
+    def set_produced(
+        self,
+        path: str,
+        produced: Iterable[tuple[str, str]],
+        pipe: redis.client.Pipeline | None = None,
+    ) -> None:
         """What the file's current version delivered; kept until the next version replaces it."""
-        pipe = self.r.pipeline()
-        pipe.hset(self.key_of(path), "produced", json.dumps(sorted(produced)))
-        pipe.delete(self._appended_key(path))
-        pipe.execute()
+        target, now = (pipe, False) if pipe is not None else self._pipe()
+        target.hset(self.key_of(path), "produced", json.dumps(sorted(produced)))
+        target.delete(self._appended_key(path))
+        if now:
+            target.execute()
 
     def add_produced(self, path: str, produced: Iterable[tuple[str, str]]) -> None:
         """What lines appended to a feed deliver, added without rewriting the earlier ones.
@@ -271,6 +371,19 @@ class Ledger:
 
     def _appended_key(self, path: str) -> str:
         return f"{self.prefix}appended:{file_key_id(path)}"
+
+    def mark_enriched(
+        self, sources: dict[str, list[str]], state: str, when: float | None = None
+    ) -> None:
+        """Phase 2's outcome (enriched, failed) on the entries of each document's sources."""
+        when = time.time() if when is None else when
+        pipe = self.r.pipeline(transaction=False)
+        for doc_id, names in sources.items():
+            for source in names:
+                self._mark_enriched(
+                    keys=[self.key_of(source)], args=[doc_id, state, str(when)], client=pipe
+                )
+        pipe.execute()
 
     def quarantine(self, path: str, reason: str, error: str, **fields: Any) -> None:
         self.finish(path, FileState.QUARANTINED, reason=reason, last_error=error[:2000], **fields)

@@ -1,0 +1,194 @@
+"""What the pipeline benches share: a private prefix and inbox, real worker processes, and
+their CPU time and peak memory read from /proc."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from search.client import make_client
+from search.index import drop_all
+from worker.celery_app import celery_app
+from worker.settings import PROJECT_ROOT, Settings
+
+_TICK = os.sysconf("SC_CLK_TCK")
+ES_MAIN_CLASS = "org.elasticsearch.bootstrap.Elasticsearch"
+
+
+def tree(pid: int) -> list[int]:
+    """The process and its descendants, from /proc."""
+    found = [pid]
+    for p in found:
+        children = Path(f"/proc/{p}/task/{p}/children")
+        if children.exists():
+            found += [int(c) for c in children.read_text().split()]
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of the processes, and of their children that were waited for."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime, stime, cutime, cstime: fields 14-17 of stat, 12-15 after the name.
+        total += sum(int(fields[i]) for i in (11, 12, 13, 14))
+    return total / _TICK
+
+
+def peak_rss_mb(pids: list[int]) -> float:
+    """The largest peak RSS (VmHWM) among the processes, in MB."""
+    peak = 0.0
+    for pid in pids:
+        try:
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]) / 1024)
+    return peak
+
+
+def elasticsearch_pid() -> int | None:
+    """The local Elasticsearch's process, for its CPU time (None when not on this machine)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if ES_MAIN_CLASS.encode() in (entry / "cmdline").read_bytes():
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None
+
+
+@dataclass
+class Worker:
+    """A `dropsift worker` process of one phase (or both)."""
+
+    proc: subprocess.Popen[bytes]
+    phase: str
+
+    def cpu(self) -> float:
+        return cpu_seconds(tree(self.proc.pid))
+
+    def rss(self) -> float:
+        return peak_rss_mb(tree(self.proc.pid))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+        self.proc.wait(timeout=60)
+
+
+def start_worker(
+    env: dict[str, str], log: Path, *, phase: str, concurrency: int, nice: int = 0
+) -> Worker:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "worker.cli",
+                "worker",
+                "--phase",
+                phase,
+                "--concurrency",
+                str(concurrency),
+                "--nice",
+                str(nice),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            start_new_session=True,
+        )
+    return Worker(proc, phase)
+
+
+def wait_ready(settings: Settings, workers: list[Worker], log: Path) -> None:
+    """Until every worker answers a ping."""
+    app = celery_app(settings)
+    deadline = time.monotonic() + 120
+    while len(app.control.ping(timeout=0.5) or []) < len(workers):
+        if any(w.proc.poll() is not None for w in workers) or time.monotonic() > deadline:
+            raise RuntimeError(f"workers did not start:\n{log.read_text()[-3000:]}")
+
+
+def layout(
+    settings: Settings, env: dict[str, str], log: Path, how: str, concurrency: int
+) -> list[Worker]:
+    """`one`: a worker of both phases; `split`: phase 1 alone (one process) beside phase 2
+    (`concurrency` processes, niced), as `dropsift up` runs them."""
+    if how == "one":
+        workers = [start_worker(env, log, phase="all", concurrency=concurrency)]
+    else:
+        workers = [
+            start_worker(env, log, phase="1", concurrency=1),
+            start_worker(env, log, phase="2", concurrency=concurrency, nice=10),
+        ]
+    wait_ready(settings, workers, log)
+    return workers
+
+
+@contextmanager
+def private_stack(
+    redis_url: str, es_url: str, batch_size: int, enrichers: str | None = None
+) -> Iterator[tuple[Settings, dict[str, str], Path]]:
+    """Settings, worker environment and work folder of a prefix of its own, removed after."""
+    workdir = Path(tempfile.mkdtemp(prefix="dropsift-bench-"))
+    prefix = f"bench-{uuid.uuid4().hex[:6]}"
+    extra: dict[str, Any] = {"enrichers": json.loads(enrichers)} if enrichers else {}
+    settings = Settings(
+        redis_url=redis_url,
+        es_url=es_url,
+        index_prefix=prefix,
+        state_dir=workdir,
+        inbox=workdir / "inbox",
+        stable_seconds=0.2,
+        rescan_seconds=600,
+        batch_size=batch_size,
+        **extra,
+    )
+    settings.inbox.mkdir()
+    env = {
+        **os.environ,
+        "DROPSIFT_REDIS_URL": settings.redis_url,
+        "DROPSIFT_ES_URL": settings.es_url,
+        "DROPSIFT_INDEX_PREFIX": prefix,
+        "DROPSIFT_INBOX": str(settings.inbox),
+        "DROPSIFT_STATE_DIR": str(workdir),
+        "DROPSIFT_BATCH_SIZE": str(batch_size),
+        "DROPSIFT_STABLE_SECONDS": "0.2",
+        "DROPSIFT_RESCAN_SECONDS": "600",
+        "DROPSIFT_LOG_LEVEL": "WARNING",
+        "DROPSIFT_LOG_FORMAT": "json",
+    }
+    if enrichers:
+        env["DROPSIFT_ENRICHERS"] = enrichers
+    try:
+        yield settings, env, workdir
+    finally:
+        es = make_client(settings.es_url, request_timeout=120)
+        drop_all(es, settings.alias)
+        client = redis.Redis.from_url(settings.redis_url)
+        keys = list(client.scan_iter(f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        shutil.rmtree(workdir, ignore_errors=True)

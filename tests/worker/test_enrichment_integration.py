@@ -1,0 +1,61 @@
+"""Phase 2 on the real Redis and Elasticsearch: near-copies wait for their canonical's story."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import redis
+from elasticsearch import Elasticsearch
+
+from tests.conftest import SEEDS
+from worker.compose import pipeline_context
+from worker.pipeline.batch import process_files
+from worker.pipeline.context import Context
+from worker.pipeline.enrichment import MAX_WAITS, enrich_documents
+from worker.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def phase1(
+    settings: Settings,
+    redis_client: redis.Redis,
+    es: Elasticsearch,
+    clean_state: None,
+    tmp_path: Path,
+) -> tuple[Context, str, str]:
+    """A seed and a near-copy of it through phase 1 only: their ids, canonical first."""
+    handed: list[str] = []
+    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=handed.extend)
+    original = SEEDS / "003_0fcbdef7ffe9cfd8.txt"
+    near = tmp_path / "near.txt"
+    near.write_text(original.read_text() + "\n\nThis story was updated with a statement.\n")
+    for path in (original, near):
+        assert process_files([str(path)], ctx).states == {str(path): "indexed"}
+    return ctx, handed[0], handed[1]
+
+
+def test_a_near_copy_waits_for_its_canonical_and_then_takes_its_story(
+    settings: Settings, es: Elasticsearch, phase1: tuple[Context, str, str]
+) -> None:
+    ctx, canonical, copy = phase1
+    assert es.get(index=settings.alias, id=copy)["_source"]["cluster_id"] == canonical
+
+    # The canonical's phase 2 has not run yet: the copy waits, and nothing is written.
+    assert enrich_documents([copy], ctx).waiting == [copy]
+    assert es.get(index=settings.alias, id=copy)["_source"]["enriched"] is False
+    assert enrich_documents([canonical], ctx).enriched == [canonical]
+    assert enrich_documents([copy], ctx, tries=1).enriched == [copy]
+    story = es.get(index=settings.alias, id=canonical)["_source"]["story_id"]
+    assert es.get(index=settings.alias, id=copy)["_source"]["story_id"] == story
+
+
+def test_a_near_copy_waits_only_so_long(
+    settings: Settings, es: Elasticsearch, phase1: tuple[Context, str, str]
+) -> None:
+    ctx, _, copy = phase1
+    result = enrich_documents([copy], ctx, tries=MAX_WAITS)
+    assert result.enriched == [copy] and not result.waiting
+    assert es.get(index=settings.alias, id=copy)["_source"]["people"]
