@@ -193,6 +193,11 @@ def worker(
     if phase not in ("1", "2", "all"):
         raise typer.BadParameter("--phase is 1, 2 or all")
     settings = _settings()
+    if not os.environ.get(_SUPERVISED):
+        args = ["--phase", phase, "--nice", str(nice)]
+        if concurrency:
+            args += ["--concurrency", str(concurrency)]
+        raise typer.Exit(_supervise(args))
     if settings.worker_metrics_port:
         _metrics_folder(settings)
     from worker.celery_app import app, queues_of
@@ -216,6 +221,45 @@ def worker(
             "--without-mingle",
         ]
     )
+
+
+_SUPERVISED = "DROPSIFT_WORKER_SUPERVISED"
+
+
+def _supervise(args: list[str], max_restarts: int = 5) -> int:
+    """Run the Celery worker as a child and start it again when it dies on its own.
+
+    Celery's main process can die of a broker connection lost at the wrong moment (kombu,
+    closing the lost connection, fails with "Unrecoverable error: AttributeError" in
+    `_connparams`): its messages come back to the queue, and a worker that is started
+    again takes them. More than `max_restarts` deaths within a minute end it, loudly.
+    Signals are passed on; the child shares the process group, so a group kill stops both.
+    """
+    env = {**os.environ, _SUPERVISED: "1"}
+    stopping = False
+    child: subprocess.Popen[bytes] | None = None
+
+    def forward(signum: int, _: object) -> None:
+        nonlocal stopping
+        stopping = True
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    deaths: list[float] = []
+    while True:
+        child = subprocess.Popen([sys.executable, "-m", "worker.cli", "worker", *args], env=env)
+        code = child.wait()
+        if stopping or code == 0:
+            return code
+        now = time.monotonic()
+        deaths = [t for t in deaths if now - t < 60] + [now]
+        if len(deaths) > max_restarts:
+            log.error("worker_gave_up", exit_code=code, deaths=len(deaths))
+            return code
+        log.warning("worker_restarted", exit_code=code, deaths=len(deaths))
+        time.sleep(1)
 
 
 def _metrics_folder(settings: Settings) -> None:
