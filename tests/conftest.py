@@ -189,9 +189,12 @@ def fast_context(
     clean_state: None,
     resent: list[list[str]],
 ) -> Context:
-    """The pipeline as a worker builds it, without the slow enrichers, from a clean state."""
+    """The pipeline as a worker builds it, without the slow enrichers (and so without phase
+    2), from a clean state."""
     context = compose.pipeline_context(settings, client=redis_client, es=es, resend=resent.append)
-    context.config = dataclasses.replace(context.config, enrichers=("language", "stats"))
+    context.config = dataclasses.replace(
+        context.config, enrichers=("language", "stats"), late_enrichers=()
+    )
     return context
 
 

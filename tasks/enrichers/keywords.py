@@ -220,7 +220,9 @@ def rank(
 def keywords_many(docs: Sequence[Document], top: int = TOP) -> list[list[str]]:
     """Each document's keyphrases, the batch counted into the corpus statistics at once."""
     counted = [
-        _phrases(d.title or "", d.body, stop_words(d.language or "en")) if d.body.strip() else None
+        _phrases(d.title or "", d.body[:MAX_CHARS], stop_words(d.language or "en"))
+        if d.body.strip()
+        else None
         for d in docs
     ]
     frequencies = _FREQUENCIES.get() or _LOCAL

@@ -163,6 +163,14 @@ class RedisServer:
 # --- real dropsift processes ----------------------------------------------------------------
 
 
+def _children_of(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
 class Process:
     """`python -m worker.cli <args>` in its own process group, logging to a file."""
 
@@ -202,12 +210,12 @@ class Process:
         return self.proc.pid
 
     def children(self) -> list[int]:
-        """The main process's direct children (a Celery worker's pool)."""
-        try:
-            text = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text()
-        except OSError:
-            return []
-        return [int(pid) for pid in text.split()]
+        """A Celery worker's pool: the children of the Celery main process, which `dropsift
+        worker` runs as its own child (it starts it again should it die)."""
+        [*supervised] = _children_of(self.pid)
+        if self.args and self.args[0] == "worker" and len(supervised) == 1:
+            return _children_of(supervised[0])
+        return supervised
 
     def kill(self) -> None:
         """SIGKILL the whole process group."""
