@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from elastic_transport import SerializationError, TlsError
 from elasticsearch import ApiError, TransportError
 
@@ -13,8 +16,20 @@ class TransientIndexError(Exception):
     """Elasticsearch kept failing transiently; the caller should retry later."""
 
 
+# Indexing pressure names the operation's own bytes and the node's limit: an operation over
+# the limit alone (Elasticsearch 9 counts a document about four times its source at the
+# primary) is refused however long it waits.
+_PRESSURE = re.compile(r"(?:primary|coordinating)_operation_bytes=(\d+), max_\w+_bytes=(\d+)")
+
+
 def is_transient_status(status: int) -> bool:
     return status in TRANSIENT_STATUS
+
+
+def never_fits(error: dict[str, Any] | None) -> bool:
+    """A bulk item's 429 for an operation larger, on its own, than the node's indexing limit."""
+    found = _PRESSURE.search(str((error or {}).get("reason", "")))
+    return found is not None and int(found[1]) > int(found[2])
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
-from search.errors import TransientIndexError, is_transient, is_transient_status
+from search.errors import TransientIndexError, is_transient, is_transient_status, never_fits
 
 log = structlog.get_logger(__name__)
 
@@ -124,7 +124,7 @@ def bulk_index(
                     status = result["status"]
                     if status < 300:
                         outcome.indexed.append(doc_id)
-                    elif is_transient_status(status):
+                    elif is_transient_status(status) and not never_fits(result.get("error")):
                         failed.append((doc_id, source))
                         last_error = f"{status} {result.get('error')}"
                     else:

@@ -1,4 +1,4 @@
-"""Unit tests for the pure parts of bulk indexing: chunking and retry backoff."""
+"""Unit tests for the pure parts of bulk indexing: chunking, retry backoff, what never fits."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from search.errors import never_fits
 from search.indexer import RetryPolicy, _chunks
 
 Doc = tuple[str, dict[str, Any]]
@@ -95,3 +96,23 @@ def test_delay_grows_with_attempt() -> None:
     policy = RetryPolicy(backoff=0.5, backoff_max=30.0)
     assert max(policy.delay(1) for _ in range(500)) <= 0.5
     assert max(policy.delay(4) for _ in range(500)) > 0.5
+
+
+def _pressure(operation: int, limit: int, stage: str = "primary") -> dict[str, str]:
+    return {
+        "type": "es_rejected_execution_exception",
+        "reason": f"rejected execution of {stage} operation [coordinating_and_primary_bytes=0, "
+        f"replica_bytes=0, all_bytes=0, {stage}_operation_bytes={operation}, "
+        f"max_{stage}_bytes={limit}]",
+    }
+
+
+def test_an_operation_over_the_indexing_limit_on_its_own_never_fits() -> None:
+    assert never_fits(_pressure(126291016, 107374182))
+    assert never_fits(_pressure(200, 100, "coordinating"))
+
+
+def test_a_busy_node_or_another_error_is_worth_another_try() -> None:
+    assert not never_fits(_pressure(5000, 107374182))  # others' bytes filled the node
+    assert not never_fits({"type": "es_rejected_execution_exception", "reason": "queue full"})
+    assert not never_fits(None)
