@@ -389,6 +389,10 @@ def es_up(settings: Settings, wait: float = 180.0) -> str:
         f"-Epath.data={data}",
         f"-Epath.logs={logs}",
         "-Ecluster.routing.allocation.disk.threshold_enabled=false",
+        # 9.x counts a document at about five times its size against indexing pressure, 10% of
+        # the heap by default: on 1 GB nothing over ~21 MB would ever be accepted, and
+        # DROPSIFT_MAX_FILE_BYTES allows 50 MB.
+        "-Eindexing_pressure.memory.limit=25%",
     ]
     log.info(
         "stack_starting",
