@@ -15,6 +15,7 @@ import structlog
 import typer
 from elasticsearch import Elasticsearch
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from worker import compose, stack
@@ -51,7 +52,7 @@ def _stack_up(settings: Settings) -> dict[str, str]:
     try:
         started = stack.up(settings)
     except stack.StackError as exc:
-        out.print(f"[red]Cannot start the stack:[/red] {exc}")
+        out.print("[red]Cannot start the stack:[/red]", escape(str(exc)))
         raise typer.Exit(1) from exc
     from search.index import needs_reindex
 

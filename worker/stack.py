@@ -6,6 +6,7 @@ in the background with its files under the state folder, and `down` stops what w
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
@@ -204,8 +205,10 @@ def es_dir(settings: Settings) -> Path:
     base = settings.state_dir.resolve()
     if os.geteuid() == 0 and not _traversable_by_others(base.parent):
         # Elasticsearch runs as an unprivileged user that could not reach a folder under
-        # a private home: keep its files in a system location instead.
-        base = Path("/var/lib/dropsift")
+        # a private home: keep its files in a system location instead, one per state
+        # folder, so two nodes (a project's and the 8.19 check's) never share their data.
+        tag = hashlib.sha1(str(base).encode()).hexdigest()[:12]
+        base = Path("/var/lib/dropsift") / tag
     return base / "elasticsearch"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,18 @@ def test_an_installed_plugin_of_the_same_sources_is_not_installed_again(tmp_path
     # No bin/elasticsearch-plugin here: running it would fail the test.
     zip_path = tmp_path / f"{PLUGIN_NAME}-9.2.8-{source_hash()}.zip"
     assert install(home, tmp_path / "config", zip_path, TEMURIN_25) is False
+
+
+def test_nodes_of_two_private_state_folders_never_share_a_folder(tmp_path: Path) -> None:
+    """A state folder others cannot reach moves to /var/lib/dropsift, one place per folder."""
+    from worker.settings import Settings
+    from worker.stack import es_dir
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    first = es_dir(Settings(state_dir=private / "one"))
+    second = es_dir(Settings(state_dir=private / "two"))
+    if os.geteuid() == 0:  # only root runs the node as another user
+        assert first.is_relative_to("/var/lib/dropsift") and first != second
+    else:
+        assert first == private / "one" / "elasticsearch"
