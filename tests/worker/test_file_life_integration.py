@@ -8,7 +8,6 @@ exactly once, and that nothing it delivered is left behind.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import os
 import shutil
 import threading
@@ -41,24 +40,9 @@ SEED = SEEDS / "003_0fcbdef7ffe9cfd8.txt"
 
 
 @pytest.fixture
-def resent() -> list[list[str]]:
-    return []
-
-
-@pytest.fixture
-def ctx(
-    settings: Settings,
-    redis_client: redis.Redis,
-    es: Elasticsearch,
-    clean_state: None,
-    resent: list[list[str]],
-) -> Context:
-    """The pipeline as a worker builds it, without the slow enrichers."""
-    context = compose.pipeline_context(settings, client=redis_client, es=es, resend=resent.append)
-    context.config = dataclasses.replace(
-        context.config, enrichers=("language", "stats"), late_enrichers=()
-    )
-    return context
+def ctx(fast_context: Context) -> Context:
+    """The pipeline as a worker builds it, without the slow enrichers (tests/conftest.py)."""
+    return fast_context
 
 
 def _indexed(es: Elasticsearch, alias: str) -> dict[str, list[str]]:
