@@ -187,9 +187,11 @@ class AtomicFileFeedStorage(FileFeedStorage):
         final.parent.mkdir(parents=True, exist_ok=True)
         self._final = final
         self._temp = final.with_name(f".{final.name}.{os.getpid()}.part")
-        if self.write_mode == "ab" and final.exists():
-            shutil.copyfile(final, self._temp)
-        return self._temp.open(self.write_mode)
+        if self.write_mode == "ab":
+            if final.exists():
+                shutil.copyfile(final, self._temp)
+            return self._temp.open("ab")
+        return self._temp.open("wb")
 
     def store(self, file: IO[bytes]) -> None:
         file.flush()
