@@ -41,7 +41,7 @@ MAX_CHARS = 200_000
 # Detector codes whose YAKE stop-word list is filed under another name.
 _YAKE_LANGUAGE = {"cs": "cz"}
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*")
-_POSSESSIVE = re.compile(r"['’]s$")
+_POSSESSIVE = ("'s", "’s")
 _CONTRACTION = re.compile(r"['’](?:re|ll|ve|d|t|m)$|n['’]t$")
 _BREAK = re.compile(r"[.!?;:,()\[\]{}\"“”«»—–|/]|\s['‘’]|['‘’]\s|\n")
 # Counters of the document-frequency table: 2^22 of 16 bits is 8 MB, whatever the corpus.
@@ -143,10 +143,12 @@ def _candidates(text: str, stops: frozenset[str]) -> Iterator[tuple[str, ...]]:
     """Unigrams and bigrams of the runs of words between stop words and punctuation."""
     for piece in _BREAK.split(text):
         run: list[str] = []
-        for match in _WORD.finditer(piece):
-            word = _POSSESSIVE.sub("", match.group(0))
+        for word in _WORD.findall(piece):
+            if word.endswith(_POSSESSIVE):
+                word = word[:-2]
             folded = word.casefold()
-            if folded in stops or len(folded) < 2 or _CONTRACTION.search(folded):
+            contracted = ("'" in folded or "’" in folded) and _CONTRACTION.search(folded)
+            if folded in stops or len(folded) < 2 or contracted:
                 yield from _grams(run)
                 run = []
                 continue
