@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,34 @@ def test_a_near_copy_waits_only_so_long(
     result = enrich_documents([copy], ctx, tries=MAX_WAITS)
     assert result.enriched == [copy] and not result.waiting
     assert es.get(index=settings.alias, id=copy)["_source"]["people"]
+
+
+def test_phase_2_done_before_phase_1_has_finished_is_kept(
+    settings: Settings,
+    redis_client: redis.Redis,
+    es: Elasticsearch,
+    clean_state: None,
+    tmp_path: Path,
+) -> None:
+    """Phase 2 may end before phase 1 has written its own end (a fast enricher, an idle
+    worker): here it runs the moment it is sent. Its outcome stays on the ledger, for a new
+    file and for a file whose content changed."""
+    ctx: Context | None = None
+
+    def enrich_now(doc_ids: list[str]) -> None:
+        assert ctx is not None
+        enrich_documents(doc_ids, ctx)
+
+    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=enrich_now)
+    ctx.config = dataclasses.replace(
+        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
+    )
+    path = tmp_path / "report.txt"
+    for text in (SEEDS / "000_2fa40668a4e6c1c4.txt", SEEDS / "003_0fcbdef7ffe9cfd8.txt"):
+        path.write_text(text.read_text())
+        assert process_files([str(path)], ctx).states == {str(path): "indexed"}
+        entry = ctx.ledger.get(str(path))
+        assert entry is not None
+        source = es.get(index=settings.alias, id=entry.doc_id)["_source"]
+        assert source["enriched"] is True and source["keywords"]
+        assert entry.enrichment == "enriched"

@@ -210,7 +210,9 @@ def process_files(
         result.bulk_retries = indexed.retries
         late = _indexed_ids(works, indexed) if ctx.config.late_enrichers else []
         if late and ctx.enrich_later:
-            # Sent before the ledger says indexed: a failure to send retries the batch.
+            # Sent before the ledger says indexed: a failure to send retries the batch. The
+            # entries name their documents first, for phase 2 may be done before _finish.
+            ctx.ledger.expect_enrichment(_late_sources(works, late))
             ctx.enrich_later(late)
         with ctx.ledger.deferred():
             for work in works:
@@ -247,6 +249,12 @@ def process_files(
         # enriched is linked on its own.
         enrich_documents(late, ctx, tries=MAX_WAITS)
     return result
+
+
+def _late_sources(works: list[FileWork], late: list[str]) -> list[tuple[str, str]]:
+    """Each source and the document of it that phase 2 is to enrich."""
+    wanted = set(late)
+    return [(d.source, d.doc_id) for w in works for d in w.owners if d.doc_id in wanted]
 
 
 def _indexed_ids(works: list[FileWork], indexed: Indexed) -> list[str]:
@@ -568,7 +576,7 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
             FileState.INDEXED,
             doc_id=doc.doc_id,
             raw_hash=work.raw_hash,
-            **_enrichment(ctx),
+            **_enrichment(ctx, sent=ctx.enrich_later is not None),
         )
         work.outcomes[doc.source] = FileState.INDEXED
         work.produced.append((doc.source, doc.doc_id))
@@ -629,11 +637,17 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
         log.warning("file_quarantined", path=work.path, reason=why.reason)
 
 
-def _enrichment(ctx: Context) -> dict[str, Any]:
-    """The ledger's word on phase 2 as phase 1 ends: pending, or nothing to do."""
-    if ctx.config.late_enrichers:
-        return {"enrichment": "pending", "enriched_at": 0.0}
-    return {"enrichment": "enriched", "enriched_at": time.time()}
+def _enrichment(ctx: Context, sent: bool) -> dict[str, Any]:
+    """The ledger's word on phase 2 as phase 1 ends: nothing to do, or (inline) pending.
+
+    Sent to a queue, phase 2's `pending` was written before it was sent
+    (Ledger.expect_enrichment), and its outcome may be there already: left as it is.
+    """
+    if not ctx.config.late_enrichers:
+        return {"enrichment": "enriched", "enriched_at": time.time()}
+    if sent:
+        return {}
+    return {"enrichment": "pending", "enriched_at": 0.0}
 
 
 def _planned(work: FileWork) -> set[tuple[str, str]]:

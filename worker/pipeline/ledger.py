@@ -372,6 +372,26 @@ class Ledger:
     def _appended_key(self, path: str) -> str:
         return f"{self.prefix}appended:{file_key_id(path)}"
 
+    def expect_enrichment(self, documents: Iterable[tuple[str, str]]) -> None:
+        """Before phase 2 hears of them: each source's entry names its document, phase 2
+        pending, in one round trip.
+
+        Phase 2 may end before phase 1 has written the rest of its end; its outcome is kept
+        only where the entry names the document it enriched, so the entry must say so first.
+        """
+        pipe = self.r.pipeline(transaction=False)
+        for source, doc_id in documents:
+            pipe.hset(
+                self.key_of(source),
+                mapping={
+                    "path": source,
+                    "doc_id": doc_id,
+                    "enrichment": "pending",
+                    "enriched_at": 0,
+                },
+            )
+        pipe.execute()
+
     def mark_enriched(
         self, sources: dict[str, list[str]], state: str, when: float | None = None
     ) -> None:
