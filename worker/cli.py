@@ -539,6 +539,20 @@ class _WatcherThread:
         self.thread.join(timeout=timeout)
 
 
+def phase_environments(
+    settings: Settings, env: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The phase 1 and phase 2 workers' environments on one machine: each serves its
+    metrics on a port of its own (the configured one, and the next)."""
+    port = settings.worker_metrics_port
+    if not port:
+        return env, env
+    return (
+        {**env, "DROPSIFT_WORKER_METRICS_PORT": str(port)},
+        {**env, "DROPSIFT_WORKER_METRICS_PORT": str(port + 1)},
+    )
+
+
 def _first_searchable(settings: Settings, started: float, found: list[float]) -> None:
     if found:
         return
@@ -576,11 +590,17 @@ def up(
         out.print(f"workers run as {who}")
     # Phase 1 and phase 2 in workers of their own: enrichment (the model) never takes the
     # CPU from documents on their way to search.
+    first_env, second_env = phase_environments(settings, env)
     children = [
-        _spawn(["worker", "--phase", "1"], env, run_as),
-        _spawn(["worker", "--phase", "2", "--nice", "10"], env, run_as),
+        _spawn(["worker", "--phase", "1"], first_env, run_as),
+        _spawn(["worker", "--phase", "2", "--nice", "10"], second_env, run_as),
         _spawn(["api"], env),
     ]
+    if settings.worker_metrics_port:
+        out.print(
+            f"worker metrics: phase 1 on :{first_env['DROPSIFT_WORKER_METRICS_PORT']}/metrics, "
+            f"phase 2 on :{second_env['DROPSIFT_WORKER_METRICS_PORT']}/metrics"
+        )
     stop = threading.Event()
     watcher = _WatcherThread(settings, stop)
     failed = False
