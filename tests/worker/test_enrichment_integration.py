@@ -91,3 +91,28 @@ def test_phase_2_done_before_phase_1_has_finished_is_kept(
         source = es.get(index=settings.alias, id=entry.doc_id)["_source"]
         assert source["enriched"] is True and source["keywords"]
         assert entry.enrichment == "enriched"
+
+
+def test_phase_2_records_its_outcome_when_redis_lost_the_contents_sources(
+    settings: Settings,
+    redis_client: redis.Redis,
+    es: Elasticsearch,
+    clean_state: None,
+) -> None:
+    """Redis lost the content registry's record of who delivers a document (a FLUSHALL while
+    its batch was in flight): phase 2 still records its outcome on the file, by the sources
+    the indexed document carries."""
+    handed: list[str] = []
+    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=handed.extend)
+    ctx.config = dataclasses.replace(
+        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
+    )
+    path = str(SEEDS / "003_0fcbdef7ffe9cfd8.txt")
+    assert process_files([path], ctx).states == {path: "indexed"}
+    (doc_id,) = handed
+    redis_client.delete(ctx.contents._sources_key(doc_id))
+    assert ctx.contents.sources_many([doc_id]) == {doc_id: []}
+
+    assert enrich_documents([doc_id], ctx).enriched == [doc_id]
+    entry = ctx.ledger.get(path)
+    assert entry is not None and entry.enrichment == "enriched"

@@ -40,6 +40,7 @@ READ_FIELDS = [
     "cluster_id",
     "canonical",
     "enriched",
+    "sources",
 ]
 # What phase 2's enrichers give a document, written back with its story.
 WRITTEN = ("people", "places", "organizations", "keywords")
@@ -109,10 +110,12 @@ def enrich_documents(
         _record(ctx, result)
         return result
     done: dict[str, tuple[str, Document]] = {}
+    carried: dict[str, list[str]] = {}
     for _ in range(MAX_ROUNDS):
         if not pending:
             break
         read = ctx.sink.read_versions(pending, READ_FIELDS)
+        carried.update({i: v.source.get("sources") or [] for i, v in read.items()})
         result.gone += [i for i in pending if i not in read]
         todo = {i: v for i, v in read.items() if not v.source.get("enriched")}
         result.enriched += [i for i in read if i not in todo]  # a redelivery: done already
@@ -130,7 +133,7 @@ def enrich_documents(
         pending = _update(linked, todo, ctx, result)
     if pending:
         raise Transient(f"{len(pending)} documents kept changing while enriched", pending)
-    _record(ctx, result)
+    _record(ctx, result, carried)
     log.info(
         "enrich_done",
         documents=len(doc_ids),
@@ -239,10 +242,17 @@ def _update(
     return sorted(outcome.changed)
 
 
-def _record(ctx: Context, result: EnrichResult) -> None:
-    """The outcome on the ledger entries of each document's sources."""
+def _record(
+    ctx: Context, result: EnrichResult, carried: dict[str, list[str]] | None = None
+) -> None:
+    """The outcome on the ledger entries of each document's sources: those the content
+    registry names and those the document carries (the registry may have lost its record,
+    as Redis does on a FLUSHALL, while the document, written with its owner's source, has
+    not)."""
     now = time.time()
-    sources = ctx.contents.sources_many([*result.enriched, *result.failed])
+    carried = carried or {}
+    named = ctx.contents.sources_many([*result.enriched, *result.failed])
+    sources = {i: sorted({*named.get(i, []), *carried.get(i, [])}) for i in named}
     ctx.ledger.mark_enriched({i: sources[i] for i in result.enriched}, "enriched", now)
     ctx.ledger.mark_enriched({i: sources[i] for i in result.failed}, "failed", now)
     if result.enriched:
