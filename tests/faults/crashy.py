@@ -19,3 +19,10 @@ class Crashy:
         if any(POISON_MARKER in doc.body for doc in docs):
             os.kill(os.getpid(), signal.SIGKILL)
         return docs
+
+
+class CrashyLate(Crashy):
+    """The same in phase 2: the marked document is searchable, its enrichment kills the child."""
+
+    name = "crashy_late"
+    phase = 2

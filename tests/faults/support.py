@@ -33,12 +33,15 @@ from elasticsearch import Elasticsearch
 
 from search.client import make_client
 from search.index import drop_all
+from tasks.enrichers import split_phases
 from tests.faults.proxy import FaultProxy
 from worker.pipeline.ledger import Ledger
 from worker.settings import PROJECT_ROOT, Settings
 
 ES_URL = os.environ.get("DROPSIFT_TEST_ES_URL", "http://127.0.0.1:9200")
-FAST_ENRICHERS = ["language", "stats", "summary"]
+# Phase 1's enrichers and a cheap one of phase 2 (keywords), so every scenario runs both
+# phases and its verdict checks that each document was enriched too.
+FAST_ENRICHERS = ["language", "stats", "summary", "keywords"]
 HEAL_SECONDS = float(os.environ.get("DROPSIFT_FAULT_HEAL_SECONDS", "120"))
 # A ledger that is final everywhere and an index that has not changed for this long will not
 # heal by itself: longer than the visibility timeout, after which lost messages come back.
@@ -85,6 +88,7 @@ class LedgerRow:
     reason: str
     attempts: int
     last_error: str
+    enrichment: str = ""
 
 
 def read_ledger(
@@ -96,7 +100,10 @@ def read_ledger(
         entries: Iterable[Any] = ledger.entries()
     else:
         entries = (e for e in map(ledger.get, paths) if e is not None)
-    return {e.path: LedgerRow(e.state, e.reason, e.attempts, e.last_error) for e in entries}
+    return {
+        e.path: LedgerRow(e.state, e.reason, e.attempts, e.last_error, e.enrichment)
+        for e in entries
+    }
 
 
 # --- a private Redis ------------------------------------------------------------------------
@@ -415,6 +422,8 @@ class Manifest:
     """Path -> the quarantine reason the ledger must give."""
     deleted: set[str] = field(default_factory=set)
     """Paths deleted from the inbox: the ledger must say so."""
+    enrich_failed: set[str] = field(default_factory=set)
+    """Paths whose phase 2 must be given up (searchable, not enriched, ledger `failed`)."""
 
     def __len__(self) -> int:
         return len(self.files) + len(self.quarantined)
@@ -483,6 +492,7 @@ class Doc:
     doc_id: str
     sources: tuple[str, ...]
     body: str
+    enriched: bool = False
 
 
 def scan_index(es: Elasticsearch, alias: str) -> list[Doc]:
@@ -497,7 +507,7 @@ def scan_index(es: Elasticsearch, alias: str) -> list[Doc]:
                 pit={"id": pit, "keep_alive": "1m"},
                 size=1000,
                 sort=[{"_shard_doc": "asc"}],
-                source_includes=["sources", "body"],
+                source_includes=["sources", "body", "enriched"],
                 track_total_hits=False,
                 **({"search_after": after} if after else {}),
             )
@@ -508,7 +518,12 @@ def scan_index(es: Elasticsearch, alias: str) -> list[Doc]:
             for hit in hits:
                 source = hit.get("_source", {})
                 docs.append(
-                    Doc(hit["_id"], tuple(source.get("sources") or ()), source.get("body", ""))
+                    Doc(
+                        hit["_id"],
+                        tuple(source.get("sources") or ()),
+                        source.get("body", ""),
+                        bool(source.get("enriched")),
+                    )
                 )
             after = hits[-1]["sort"]
     finally:
@@ -522,12 +537,16 @@ class Verdict:
     duplicated: list[str] = field(default_factory=list)
     unsettled: list[str] = field(default_factory=list)
     """Paths whose ledger state is not the expected final one."""
+    unenriched: list[str] = field(default_factory=list)
+    """Paths whose document phase 2 has not enriched (or enriched one it should give up)."""
     pending: int = 0
     """How many of those have no final state yet (still on their way)."""
 
     @property
     def clean(self) -> bool:
-        return not (self.lost or self.unexpected or self.duplicated or self.unsettled)
+        return not (
+            self.lost or self.unexpected or self.duplicated or self.unsettled or self.unenriched
+        )
 
     def key(self) -> tuple[Any, ...]:
         return (
@@ -535,15 +554,18 @@ class Verdict:
             sorted(d.doc_id for d in self.unexpected),
             sorted(self.duplicated),
             sorted(self.unsettled),
+            sorted(self.unenriched),
         )
 
 
 MARKER = re.compile(r"mfz[0-9a-f]{16}")
 
 
-def compare(manifest: Manifest, docs: list[Doc]) -> Verdict:
-    """Lost, unexpected and duplicated, from the manifest and the scanned documents."""
+def compare(manifest: Manifest, docs: list[Doc], phase2: bool = False) -> Verdict:
+    """Lost, unexpected and duplicated, from the manifest and the scanned documents; with
+    `phase2`, also the files whose document is not enriched as the manifest says."""
     verdict = Verdict()
+    by_id = {doc.doc_id: doc for doc in docs}
     by_marker: dict[str, list[str]] = defaultdict(list)
     by_source: dict[str, list[str]] = defaultdict(list)
     for doc in docs:
@@ -556,6 +578,8 @@ def compare(manifest: Manifest, docs: list[Doc]) -> Verdict:
             verdict.lost.append(path)
         elif len(by_source[path]) > 1 or len(by_marker[marker]) > 1:
             verdict.duplicated.append(path)
+        elif phase2 and by_id[by_source[path][0]].enriched == (path in manifest.enrich_failed):
+            verdict.unenriched.append(path)
     verdict.unexpected = [d for d in docs if not any(s in manifest.files for s in d.sources)]
     return verdict
 
@@ -572,6 +596,7 @@ class Stack:
         self.manifest = Manifest()
         self.inbox = Inbox(self.inbox_dir, self.manifest)
         self.enrichers = enrichers or FAST_ENRICHERS
+        self.phase2 = bool(split_phases(self.enrichers)[1])
         self.redis_server = RedisServer(root / "redis")
         self.redis_server.start()
         es_url = urlsplit(ES_URL)
@@ -624,9 +649,10 @@ class Stack:
             process.start()
         return process
 
-    def worker(self, concurrency: int = 2, start: bool = True) -> Process:
-        """A real Celery worker (prefork pool of `concurrency` children)."""
-        return self._process(["worker", "--concurrency", str(concurrency)], b" ready.", start)
+    def worker(self, concurrency: int = 2, start: bool = True, phase: str = "all") -> Process:
+        """A real Celery worker (prefork pool of `concurrency` children) of one phase or both."""
+        args = ["worker", "--concurrency", str(concurrency), "--phase", phase]
+        return self._process(args, b" ready.", start)
 
     def watcher(self, start: bool = True) -> Process:
         """A real inbox watcher."""
@@ -662,6 +688,13 @@ class Stack:
         for path in m.files:
             if path not in rows or rows[path].state not in DELIVERED:
                 wrong.append(path)
+            elif self.phase2 and rows[path].state == "indexed":
+                # Searchable; phase 2 must end too, as the manifest says.
+                enrichment = rows[path].enrichment
+                expected = "failed" if path in m.enrich_failed else "enriched"
+                if enrichment != expected:
+                    wrong.append(path)
+                    pending += enrichment not in ("enriched", "failed")
         for path, reason in m.quarantined.items():
             row = rows.get(path)
             if row is None or (row.state, row.reason) != ("quarantined", reason):
@@ -679,7 +712,7 @@ class Stack:
         if pending and not final_scan:
             # Files still on their way: the index cannot match yet (and a scan is not free).
             return Verdict(unsettled=unsettled, pending=pending)
-        verdict = compare(self.manifest, scan_index(self.es, self.alias))
+        verdict = compare(self.manifest, scan_index(self.es, self.alias), self.phase2)
         verdict.unsettled, verdict.pending = unsettled, pending
         return verdict
 
@@ -715,7 +748,7 @@ class Stack:
         line = (
             f"FAULT {name} files={len(self.manifest)} lost={len(verdict.lost)} "
             f"unexpected={len(verdict.unexpected)} duplicated={len(verdict.duplicated)} "
-            f"heal_s={heal_s:.1f}"
+            f"unenriched={len(verdict.unenriched)} heal_s={heal_s:.1f}"
         )
         if not verdict.clean:
             line += f" unsettled={len(verdict.unsettled)} FAILED"
@@ -726,7 +759,12 @@ class Stack:
 
     def explain(self, verdict: Verdict, limit: int = 8) -> str:
         """The first few lost, duplicated, unexpected and unsettled files, with their rows."""
-        paths = [*verdict.lost[:limit], *verdict.duplicated[:limit], *verdict.unsettled[:limit]]
+        paths = [
+            *verdict.lost[:limit],
+            *verdict.duplicated[:limit],
+            *verdict.unsettled[:limit],
+            *verdict.unenriched[:limit],
+        ]
         try:
             rows = self.ledger([p for p in paths if p.startswith("/")])
         except redis.RedisError:
@@ -736,6 +774,7 @@ class Stack:
             ("lost", verdict.lost),
             ("duplicated", verdict.duplicated),
             ("unsettled", verdict.unsettled),
+            ("unenriched", verdict.unenriched),
         ):
             for path in items[:limit]:
                 lines.append(f"  {title}: {path} ledger={rows.get(path)}")

@@ -124,6 +124,61 @@ def test_poison(make_stack: Callable[..., Stack]) -> None:
     assert worker.alive()
 
 
+def enrichment_counts(stack: Stack) -> dict[str, int]:
+    """Indexed files by their phase 2 state (pending, enriched, failed)."""
+    counts: dict[str, int] = {}
+    for row in stack.ledger().values():
+        if row.state == "indexed":
+            counts[row.enrichment] = counts.get(row.enrichment, 0) + 1
+    return counts
+
+
+def test_enricher_sigkill(stack: Stack) -> None:
+    """SIGKILL the phase 2 worker mid-enrichment, start it again: every document is enriched,
+    none lost or indexed twice, and phase 1 went on meanwhile."""
+    stack.worker(phase="1")
+    enricher = stack.worker(phase="2", concurrency=1)
+    stack.watcher()
+    stack.inbox.drop_many(LOAD)
+
+    def busy() -> dict[str, int] | None:
+        counts = enrichment_counts(stack)
+        return counts if counts.get("enriched", 0) >= 10 and counts.get("pending") else None
+
+    counts = wait_until(busy, 120, "10 documents enriched and more pending", every=0.05)
+    enricher.kill()
+    print(f"killed with {counts}")
+    wait_until(lambda: stack.count_states().get("indexed", 0) > 0, 5, "phase 1 going on")
+    enricher.start()
+    end = time.monotonic()
+    stack.heal("enricher-sigkill", end)
+
+
+def test_enrichment_poison(make_stack: Callable[..., Stack]) -> None:
+    """A document whose enrichment kills its pool child every time: it stays searchable
+    with phase 1's fields and is given up in phase 2 (ledger `failed`); its batch-mates are
+    enriched."""
+    stack = make_stack(enrichers=[*FAST_ENRICHERS, "tests.faults.crashy:CrashyLate"])
+    worker = stack.worker()
+    stack.watcher(start=False)
+    mates = [(f"mate-{i:02d}.txt", new_marker()) for i in range(15)]
+    staged = [(name, stack.inbox.stage(name, article(marker))) for name, marker in mates]
+    marker = new_marker()
+    text = article(marker).replace(marker, f"{marker} {POISON_MARKER}")
+    staged.append(("poison.txt", stack.inbox.stage("poison.txt", text)))
+    for name, tmp in staged:
+        stack.inbox.place(name, tmp)
+    for name, mate in mates:
+        stack.manifest.files[str(stack.inbox.path(name))] = mate
+    poison = str(stack.inbox.path("poison.txt"))
+    stack.manifest.files[poison] = marker
+    stack.manifest.enrich_failed.add(poison)
+    stack.processes[-1].start()
+    end = time.monotonic()
+    stack.heal("enrichment-poison", end)
+    assert worker.alive()
+
+
 def test_watcher_downtime(stack: Stack) -> None:
     """Files that arrive while the watcher is stopped are picked up by its startup scan."""
     stack.worker()
