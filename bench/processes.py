@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +65,61 @@ def peak_rss_mb(pids: list[int]) -> float:
     return peak
 
 
-def elasticsearch_pid() -> int | None:
-    """The local Elasticsearch's process, for its CPU time (None when not on this machine)."""
+def _find(marker: bytes) -> int | None:
+    """The first process whose command line holds the marker."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if ES_MAIN_CLASS.encode() in (entry / "cmdline").read_bytes():
+                if marker in (entry / "cmdline").read_bytes():
                     return int(entry.name)
             except OSError:
                 continue
     return None
+
+
+def elasticsearch_pid() -> int | None:
+    """The local Elasticsearch's process, for its CPU time (None when not on this machine)."""
+    return _find(ES_MAIN_CLASS.encode())
+
+
+def redis_pid() -> int | None:
+    """The local redis-server's process (None when not on this machine)."""
+    return _find(b"redis-server")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds this machine spent on anything but idling, summed over its cores."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is inside user already)
+    return (sum(fields[:8]) - fields[3] - fields[4]) / _TICK
+
+
+@dataclass
+class CpuBudget:
+    """Where a run's CPU went: the machine's busy time and the parts of it we can name."""
+
+    workers: list[Worker]
+    start: dict[str, float] = field(default_factory=dict)
+
+    def _now(self) -> dict[str, float]:
+        es, rd = elasticsearch_pid(), redis_pid()
+        return {
+            "machine": machine_busy_seconds(),
+            "workers": sum(w.cpu() for w in self.workers),
+            "elasticsearch": cpu_seconds([es]) if es else 0.0,
+            "redis": cpu_seconds([rd]) if rd else 0.0,
+            "bench (watcher, polling)": time.process_time(),
+        }
+
+    def begin(self) -> None:
+        self.start = self._now()
+
+    def end(self) -> dict[str, float]:
+        """Seconds of each since begin(), and what no named process accounts for."""
+        now = self._now()
+        spent = {k: now[k] - self.start[k] for k in now}
+        spent["other"] = spent["machine"] - sum(v for k, v in spent.items() if k != "machine")
+        return spent
 
 
 @dataclass
@@ -179,6 +224,8 @@ def private_stack(
         "DROPSIFT_RESCAN_SECONDS": "600",
         "DROPSIFT_LOG_LEVEL": "WARNING",
         "DROPSIFT_LOG_FORMAT": "json",
+        # Several workers on one machine, maybe beside a running `dropsift up`: no metrics.
+        "DROPSIFT_WORKER_METRICS_PORT": "0",
     }
     if enrichers:
         env["DROPSIFT_ENRICHERS"] = enrichers
