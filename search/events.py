@@ -26,8 +26,11 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-# Outcomes a record may carry: the ledger's final states.
-STATES: frozenset[str] = frozenset({"indexed", "duplicate", "quarantined", "vanished", "deleted"})
+# Outcomes a record may carry: the ledger's final states (phase 1, per file or item), and
+# phase 2's (per document): enriched, or its enrichment given up.
+PHASE_1_STATES = frozenset({"indexed", "duplicate", "quarantined", "vanished", "deleted"})
+PHASE_2_STATES = frozenset({"enriched", "enrichment_failed"})
+STATES: frozenset[str] = PHASE_1_STATES | PHASE_2_STATES
 
 # Pipeline stages whose duration a record may carry, in milliseconds (`timings.<stage>_ms`).
 STAGES: tuple[str, ...] = (
@@ -52,6 +55,8 @@ EVENTS_MAPPINGS: dict[str, Any] = {
         "file": _KEYWORD,
         "item": {"type": "integer"},
         "state": {"type": "keyword"},
+        # 1: searchable (a file or item's outcome); 2: enrichment (a document's).
+        "phase": {"type": "byte"},
         "reason": {"type": "keyword"},
         "detail": {"type": "text"},
         "doc_id": {"type": "keyword"},
@@ -106,6 +111,10 @@ def ensure_events_index(es: Elasticsearch, prefix: str, now: datetime | None = N
         template={"settings": EVENTS_SETTINGS, "mappings": EVENTS_MAPPINGS, "aliases": {alias: {}}},
         priority=100,
     )
+    # Daily indices made before a field was added learn it (adding a field is compatible).
+    es.options(ignore_status=404).indices.put_mapping(
+        index=events_pattern(prefix), properties=EVENTS_MAPPINGS["properties"]
+    )
     index = events_index(prefix, now or datetime.now(UTC))
     if not es.indices.exists(index=index):
         es.options(ignore_status=400).indices.create(index=index)  # 400: created meanwhile
@@ -130,7 +139,10 @@ def event_record(
     worker: str | None = None,
     task_id: str | None = None,
 ) -> dict[str, Any]:
-    """One outcome as an events document; `timings` maps stage names (STAGES) to milliseconds."""
+    """One outcome as an events document; `timings` maps stage names (STAGES) to milliseconds.
+
+    The phase follows from the state.
+    """
     if state not in STATES:
         raise ValueError(f"unknown state {state!r}; one of {sorted(STATES)}")
     unknown = set(timings or {}) - set(STAGES)
@@ -143,6 +155,7 @@ def event_record(
         "file": file,
         "item": int(line) if line.isdigit() else None,
         "state": state,
+        "phase": 2 if state in PHASE_2_STATES else 1,
         "reason": reason,
         "detail": detail[:_MAX_DETAIL] if detail else None,
         "doc_id": doc_id,

@@ -350,7 +350,12 @@ def _views() -> list[dict[str, Any]]:
                 },
             },
         },
-        {"path": "File or item", "lag_seconds": "Drop to outcome", "state": "Outcome"},
+        {
+            "path": "File or item",
+            "lag_seconds": "Drop to outcome",
+            "state": "Outcome",
+            "phase": "Phase (1 searchable, 2 enriched)",
+        },
     )
     return [docs, events]
 

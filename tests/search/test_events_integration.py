@@ -45,6 +45,23 @@ def test_ensure_creates_todays_index_behind_the_alias_with_the_mapping(
     assert mapping["properties"]["timings"]["properties"]["index_ms"] == {"type": "float"}
 
 
+def test_a_daily_index_made_before_a_field_was_added_learns_it(
+    es: Elasticsearch, prefix: str
+) -> None:
+    """Today's index of an older version lacks `phase`: a phase 2 record would be refused
+    by its strict mapping until ensure adds the field."""
+    older = {**EVENTS_MAPPINGS, "properties": dict(EVENTS_MAPPINGS["properties"])}
+    del older["properties"]["phase"]
+    index = events_index(prefix, NOW)
+    es.indices.create(index=index, mappings=older, aliases={events_alias(prefix): {}})
+    assert ensure_events_index(es, prefix, now=NOW) == index
+    record = event_record(path="/inbox/a.txt", state="enriched", doc_id="d1", time=NOW)
+    response = es.bulk(operations=event_actions(prefix, [record]), refresh=True)
+    assert not response["errors"], response["items"]
+    hit = es.search(index=events_alias(prefix))["hits"]["hits"][0]["_source"]
+    assert (hit["state"], hit["phase"]) == ("enriched", 2)
+
+
 def test_records_written_with_a_bulk_land_in_their_days_index_and_a_retry_does_not_double(
     es: Elasticsearch, prefix: str
 ) -> None:

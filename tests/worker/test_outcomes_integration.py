@@ -22,6 +22,7 @@ from worker.enqueue import submit_many
 from worker.metrics import mount_api_metrics
 from worker.pipeline.batch import forget_files, process_files
 from worker.pipeline.context import Context
+from worker.pipeline.enrichment import enrich_documents
 from worker.pipeline.ledger import Ledger
 from worker.settings import Settings
 
@@ -75,7 +76,37 @@ def test_every_outcome_is_a_record_of_the_outcomes_index(
     assert events[(str(copy), "duplicate")]["duplicate_of"] == str(good)
     assert events[(str(empty), "quarantined")]["reason"] == "empty"
     assert events[(str(copy), "deleted")]["detail"] == "the file was deleted from the inbox"
-    assert len(events) == 4
+    # Phase 2 ran inline (no queue to send it to): one record for the one document.
+    assert events[(str(good), "enriched")]["phase"] == 2
+    assert len(events) == 5
+
+
+def test_phase_2_outcomes_are_records_too(
+    settings: Settings, redis_client: redis.Redis, es: Elasticsearch, clean_state: None
+) -> None:
+    """Each document enriched (or given up) in phase 2 is a record of its own, phase 2,
+    under its owner's path, with the stages' times and the lag from the file's last write."""
+    drop_events(es, settings.index_prefix)
+    handed: list[str] = []
+    ctx = compose.pipeline_context(settings, client=redis_client, es=es, enrich_later=handed.extend)
+    ctx.config = dataclasses.replace(
+        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
+    )
+    site = settings.inbox / "outlet"
+    site.mkdir(parents=True)
+    good = site / "good.txt"
+    shutil.copy(SEED, good)
+    submit_many([good], ctx.ledger, lambda _: None, root=settings.inbox)
+    process_files([str(good)], ctx)
+    assert enrich_documents(handed, ctx).enriched == handed
+    events = _events(es, settings.index_prefix)
+    assert events[(str(good), "indexed")]["phase"] == 1
+    enriched = events[(str(good), "enriched")]
+    assert enriched["phase"] == 2 and enriched["doc_id"] == handed[0]
+    assert enriched["timings"]["enrich_ms"] > 0 and enriched["timings"]["index_ms"] > 0
+    assert enriched["timings"]["total_ms"] >= enriched["timings"]["enrich_ms"]
+    assert enriched["lag_seconds"] >= events[(str(good), "indexed")]["lag_seconds"]
+    assert len(events) == 2
 
 
 def test_the_api_serves_the_ledger_and_the_queue_as_metrics(

@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
+from search.events import event_record
 from search.indexer import Versioned
 from tasks.document import Document
 from tasks.enrichers import run_enrichers
 from tasks.enrichers.keywords import corpus_statistics
 from tasks.errors import Transient
+from tasks.source import ItemRef, printable
 from tasks.story import link_stories
 from worker.pipeline.context import Context
 
@@ -111,6 +115,7 @@ def enrich_documents(
         return result
     done: dict[str, tuple[str, Document]] = {}
     carried: dict[str, list[str]] = {}
+    timings: dict[str, float] = {}
     for _ in range(MAX_ROUNDS):
         if not pending:
             break
@@ -124,16 +129,18 @@ def enrich_documents(
         result.waiting += waiting
         docs = [d for d in docs if d.doc_id not in waiting]
         fresh = [d for d in docs if done.get(d.doc_id, ("", d))[0] != _fingerprint(d)]
-        with corpus_statistics(ctx.frequencies):
+        with _timed(timings, "enrich"), corpus_statistics(ctx.frequencies):
             for doc in run_enrichers(fresh, ctx.config.late_enrichers) if fresh else []:
                 done[doc.doc_id] = (_fingerprint(doc), doc)
         # Phase 2's fields from its run, on the documents as read now.
         enriched = [d.replace(**{f: getattr(done[d.doc_id][1], f) for f in WRITTEN}) for d in docs]
-        linked = _stories(enriched, canonicals, ctx)
-        pending = _update(linked, todo, ctx, result)
+        with _timed(timings, "story"):
+            linked = _stories(enriched, canonicals, ctx)
+        with _timed(timings, "index"):
+            pending = _update(linked, todo, ctx, result)
     if pending:
         raise Transient(f"{len(pending)} documents kept changing while enriched", pending)
-    _record(ctx, result, carried)
+    _record(ctx, result, carried, timings)
     log.info(
         "enrich_done",
         documents=len(doc_ids),
@@ -242,8 +249,20 @@ def _update(
     return sorted(outcome.changed)
 
 
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
+
+
 def _record(
-    ctx: Context, result: EnrichResult, carried: dict[str, list[str]] | None = None
+    ctx: Context,
+    result: EnrichResult,
+    carried: dict[str, list[str]] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> None:
     """The outcome on the ledger entries of each document's sources: those the content
     registry names and those the document carries (the registry may have lost its record,
@@ -259,3 +278,38 @@ def _record(
         ctx.ledger.r.delete(*(_attempts_key(ctx, i) for i in result.enriched))
     for doc_id, why in result.failed.items():
         log.warning("enrich_failed", doc_id=doc_id, error=why[:300])
+    ctx.sink.write_events(ctx.config.index_prefix, _events(ctx, result, sources, timings or {}))
+
+
+def _events(
+    ctx: Context, result: EnrichResult, sources: dict[str, list[str]], timings: dict[str, float]
+) -> list[dict[str, Any]]:
+    """Phase 2's outcome records, one per document, under its first source; the lag is from
+    that file's last write, the batch's stage times are shared evenly."""
+    outcomes = {**dict.fromkeys(result.enriched, ""), **result.failed}
+    if not outcomes:
+        return []
+    owners = {i: sources[i][0] for i in outcomes if sources.get(i)}
+    files = ctx.ledger.get_many({ItemRef.parse(s).path for s in owners.values()})
+    share = {stage: seconds * 1000 / len(outcomes) for stage, seconds in timings.items()}
+    share["total"] = sum(share.values())
+    now = time.time()
+    records = []
+    for doc_id, why in sorted(outcomes.items()):
+        owner = owners.get(doc_id)
+        if owner is None:
+            continue  # no source names it any more: nothing to tell
+        entry = files.get(ItemRef.parse(owner).path)
+        written = entry.mtime_ns / 1e9 if entry and entry.mtime_ns > 0 else 0.0
+        records.append(
+            event_record(
+                path=printable(owner),
+                state="enrichment_failed" if doc_id in result.failed else "enriched",
+                detail=why or None,
+                doc_id=doc_id,
+                lag_seconds=max(0.0, now - written) if written else None,
+                timings=share,
+                worker=ctx.config.worker or None,
+            )
+        )
+    return records
