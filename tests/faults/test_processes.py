@@ -98,23 +98,29 @@ def test_child_kill(make_stack: Callable[..., Stack]) -> None:
     assert child not in worker.children()
 
 
+def drop_poison_batch(stack: Stack) -> tuple[str, str]:
+    """Fifteen good files and one holding POISON_MARKER, staged together and renamed in at
+    once while the watcher is stopped, so they travel in one batch; the mates go in the
+    manifest. Returns the poison file's path and its own marker."""
+    mates = [(f"mate-{i:02d}.txt", new_marker()) for i in range(15)]
+    staged = [(name, stack.inbox.stage(name, article(marker))) for name, marker in mates]
+    marker = new_marker()
+    # In the paragraphs: the first line becomes the title, not the body.
+    text = article(marker).replace(marker, f"{marker} {POISON_MARKER}")
+    staged.append(("poison.txt", stack.inbox.stage("poison.txt", text)))
+    for name, tmp in staged:
+        stack.inbox.place(name, tmp)
+    for name, mate in mates:
+        stack.manifest.files[str(stack.inbox.path(name))] = mate
+    return str(stack.inbox.path("poison.txt")), marker
+
+
 def test_poison(make_stack: Callable[..., Stack]) -> None:
     """A file that kills its pool child every time: quarantined as poison, batch-mates indexed."""
     stack = make_stack(enrichers=[*FAST_ENRICHERS, "tests.faults.crashy:Crashy"])
     worker = stack.worker()
     stack.watcher(start=False)
-    # Staged together and renamed in at once, so they travel in one batch.
-    mates = [(f"mate-{i:02d}.txt", new_marker()) for i in range(15)]
-    staged = [(name, stack.inbox.stage(name, article(marker))) for name, marker in mates]
-    poison_marker = new_marker()
-    # In the paragraphs: the first line becomes the title, not the body.
-    poison_text = article(poison_marker).replace(poison_marker, f"{poison_marker} {POISON_MARKER}")
-    staged.append(("poison.txt", stack.inbox.stage("poison.txt", poison_text)))
-    for name, tmp in staged:
-        stack.inbox.place(name, tmp)
-    for name, marker in mates:
-        stack.manifest.files[str(stack.inbox.path(name))] = marker
-    poison = str(stack.inbox.path("poison.txt"))
+    poison, _ = drop_poison_batch(stack)
     stack.manifest.quarantined[poison] = "poison"
     stack.processes[-1].start()
     end = time.monotonic()
@@ -161,16 +167,7 @@ def test_enrichment_poison(make_stack: Callable[..., Stack]) -> None:
     stack = make_stack(enrichers=[*FAST_ENRICHERS, "tests.faults.crashy:CrashyLate"])
     worker = stack.worker()
     stack.watcher(start=False)
-    mates = [(f"mate-{i:02d}.txt", new_marker()) for i in range(15)]
-    staged = [(name, stack.inbox.stage(name, article(marker))) for name, marker in mates]
-    marker = new_marker()
-    text = article(marker).replace(marker, f"{marker} {POISON_MARKER}")
-    staged.append(("poison.txt", stack.inbox.stage("poison.txt", text)))
-    for name, tmp in staged:
-        stack.inbox.place(name, tmp)
-    for name, mate in mates:
-        stack.manifest.files[str(stack.inbox.path(name))] = mate
-    poison = str(stack.inbox.path("poison.txt"))
+    poison, marker = drop_poison_batch(stack)
     stack.manifest.files[poison] = marker
     stack.manifest.enrich_failed.add(poison)
     stack.processes[-1].start()

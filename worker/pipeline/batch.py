@@ -20,8 +20,6 @@ import hashlib
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -48,6 +46,7 @@ from worker.pipeline.feeds import FeedPass
 from worker.pipeline.ledger import Entry, Produced
 from worker.pipeline.linking import link
 from worker.pipeline.states import FileState
+from worker.pipeline.timing import timed
 
 log = structlog.get_logger(__name__)
 
@@ -113,15 +112,6 @@ class BatchResult:
     events: list[dict[str, Any]] = field(default_factory=list)
     """One outcome record per file or item, for the outcomes index (search.events)."""
     holder: str = ""
-
-
-@contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
 
 
 def _event(
@@ -199,13 +189,13 @@ def process_files(
         works = _stage_all(admitted, ctx, result, attempts)
         own = sum(w.timings.get("extract", 0.0) + w.timings.get("clean", 0.0) for w in works)
         batch["dedupe"] = max(0.0, time.perf_counter() - staging - own)  # plans and claims
-        with _timed(batch, "dedupe"):
+        with timed(batch, "dedupe"):
             _record_duplicates(works, ctx, result)
-        with _timed(batch, "enrich"):
+        with timed(batch, "enrich"):
             works = _enrich_all(works, ctx, result, attempts)
-        with _timed(batch, "neardup"):
+        with timed(batch, "neardup"):
             link(works, ctx)
-        with _timed(batch, "index"):
+        with timed(batch, "index"):
             indexed = _index(works, ctx)
         result.bulk_retries = indexed.retries
         late = _indexed_ids(works, indexed) if ctx.config.late_enrichers else []
@@ -393,7 +383,7 @@ def _read(path: str, ctx: Context, entry: Entry | None) -> tuple[FileWork, list[
     cfg = ctx.config
     timings: dict[str, float] = {}
     feed = None
-    with _timed(timings, "extract"):
+    with timed(timings, "extract"):
         if feeds.is_feed(path):
             extraction, feed = feeds.read_pass(Path(path), ctx.ledger, cfg)
         else:
@@ -415,7 +405,7 @@ def _read(path: str, ctx: Context, entry: Entry | None) -> tuple[FileWork, list[
         timings=timings,
     )
     docs = []
-    with _timed(timings, "clean"):
+    with timed(timings, "clean"):
         for doc in extraction.documents:
             try:
                 docs.append(_prepare(doc, ctx))

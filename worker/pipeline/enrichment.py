@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +29,7 @@ from tasks.errors import Transient
 from tasks.source import ItemRef, printable
 from tasks.story import link_stories
 from worker.pipeline.context import Context
+from worker.pipeline.timing import timed
 
 log = structlog.get_logger(__name__)
 
@@ -129,14 +128,14 @@ def enrich_documents(
         result.waiting += waiting
         docs = [d for d in docs if d.doc_id not in waiting]
         fresh = [d for d in docs if done.get(d.doc_id, ("", d))[0] != _fingerprint(d)]
-        with _timed(timings, "enrich"), corpus_statistics(ctx.frequencies):
+        with timed(timings, "enrich"), corpus_statistics(ctx.frequencies):
             for doc in run_enrichers(fresh, ctx.config.late_enrichers) if fresh else []:
                 done[doc.doc_id] = (_fingerprint(doc), doc)
         # Phase 2's fields from its run, on the documents as read now.
         enriched = [d.replace(**{f: getattr(done[d.doc_id][1], f) for f in WRITTEN}) for d in docs]
-        with _timed(timings, "story"):
+        with timed(timings, "story"):
             linked = _stories(enriched, canonicals, ctx)
-        with _timed(timings, "index"):
+        with timed(timings, "index"):
             pending = _update(linked, todo, ctx, result)
     if pending:
         raise Transient(f"{len(pending)} documents kept changing while enriched", pending)
@@ -247,15 +246,6 @@ def _update(
     result.gone += outcome.gone
     result.failed.update(outcome.rejected)
     return sorted(outcome.changed)
-
-
-@contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
 
 
 def _record(
