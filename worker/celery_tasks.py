@@ -20,7 +20,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from search.events import delete_expired_events
 from tasks.errors import Transient
 from worker import compose
-from worker.metrics import child_exited, record_batch, serve_worker_metrics
+from worker.metrics import child_exited, record_batch, record_enrichment, serve_worker_metrics
 from worker.pipeline.batch import SplitBatch, forget_files, is_transient, process_files
 from worker.pipeline.context import Context
 from worker.pipeline.enrichment import SplitEnrichment, enrich_documents
@@ -160,12 +160,14 @@ def enrich_documents_task(self: Task, doc_ids: list[str], tries: int = 0) -> dic
         # little later each time (backoff doubling to a minute would leave copies waiting
         # long after their canonical is done).
         publisher().enrich_later(result.waiting, min(10.0, 1.0 + tries), tries + 1)
-    return {
+    outcomes = {
         "enriched": len(result.enriched),
         "gone": len(result.gone),
         "waiting": len(result.waiting),
         "failed": len(result.failed),
     }
+    record_enrichment(outcomes, result.timings, result.latencies)
+    return outcomes
 
 
 def _split_enrichment(doc_ids: list[str], why: str) -> dict[str, int]:

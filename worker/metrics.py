@@ -53,6 +53,36 @@ DROP_TO_INDEXED = Histogram(
 )
 
 
+ENRICHED_DOCUMENTS = CounterMetric(
+    "dropsift_enriched_documents",
+    "Documents phase 2 was done with, by outcome (enriched, failed, gone, waiting).",
+    ["outcome"],
+)
+ENRICHMENT_STAGE_SECONDS = Histogram(
+    "dropsift_enrichment_stage_seconds",
+    "Time a phase 2 batch spent in each of its stages (enrich, story, index).",
+    ["stage"],
+)
+DROP_TO_ENRICHED = Histogram(
+    "dropsift_drop_to_enriched_seconds",
+    "From a file's last write to its document being enriched.",
+    buckets=_LATENCY_BUCKETS,
+)
+
+
+def record_enrichment(
+    outcomes: dict[str, int], timings: dict[str, float], latencies: Iterable[float]
+) -> None:
+    """Count one phase 2 batch: documents by outcome, its stage times, drop-to-enriched."""
+    for outcome, n in outcomes.items():
+        if n:
+            ENRICHED_DOCUMENTS.labels(outcome=outcome).inc(n)
+    for stage, seconds in timings.items():
+        ENRICHMENT_STAGE_SECONDS.labels(stage=stage).observe(seconds)
+    for seconds in latencies:
+        DROP_TO_ENRICHED.observe(seconds)
+
+
 def record_batch(
     states: dict[str, tuple[str, str]],
     timings: dict[str, float],

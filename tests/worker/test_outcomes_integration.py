@@ -143,7 +143,7 @@ def test_a_worker_serves_what_its_pool_children_counted(
         **service_env,
         "DROPSIFT_WORKER_METRICS_PORT": str(port),
         "DROPSIFT_INDEX_PREFIX": own.index_prefix,
-        "DROPSIFT_ENRICHERS": '["language", "stats"]',
+        "DROPSIFT_ENRICHERS": '["language", "stats", "keywords"]',
     }
     worker = WorkerProcess(env, tmp_path / "worker.log")
     worker.start()
@@ -159,11 +159,15 @@ def test_a_worker_serves_what_its_pool_children_counted(
         def metrics() -> str | None:
             text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
             done = 'dropsift_files_total{reason="empty",state="quarantined"} 1.0' in text
-            return text if done and 'state="indexed"} 1.0' in text else None
+            enriched = 'dropsift_enriched_documents_total{outcome="enriched"} 1.0' in text
+            return text if done and enriched and 'state="indexed"} 1.0' in text else None
 
         text = wait_for(metrics, 30, what="the worker's metrics")
         assert 'dropsift_stage_seconds_count{stage="index"}' in text
         assert "dropsift_drop_to_indexed_seconds_count 1.0" in text  # the indexed one
+        # Phase 2 (keywords), in the same worker: its stages and its drop-to-enriched time.
+        assert 'dropsift_enrichment_stage_seconds_count{stage="enrich"} 1.0' in text
+        assert "dropsift_drop_to_enriched_seconds_count 1.0" in text
     finally:
         worker.stop()
         keys = list(redis_client.scan_iter(f"{own.index_prefix}*"))

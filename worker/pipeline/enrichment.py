@@ -70,6 +70,10 @@ class EnrichResult:
     waiting: list[str] = field(default_factory=list)
     """Near-copies whose canonical is not enriched yet: to be sent again a moment later."""
     failed: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds in each stage (enrich, story, index), for the metrics."""
+    latencies: list[float] = field(default_factory=list)
+    """Seconds from each enriched document's file's last write, for the metrics."""
 
 
 def _document(doc_id: str, source: dict[str, Any]) -> Document:
@@ -114,7 +118,7 @@ def enrich_documents(
         return result
     done: dict[str, tuple[str, Document]] = {}
     carried: dict[str, list[str]] = {}
-    timings: dict[str, float] = {}
+    timings = result.timings
     for _ in range(MAX_ROUNDS):
         if not pending:
             break
@@ -291,6 +295,8 @@ def _events(
             continue  # no source names it any more: nothing to tell
         entry = files.get(ItemRef.parse(owner).path)
         written = entry.mtime_ns / 1e9 if entry and entry.mtime_ns > 0 else 0.0
+        if written and doc_id not in result.failed:
+            result.latencies.append(max(0.0, now - written))
         records.append(
             event_record(
                 path=printable(owner),
