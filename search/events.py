@@ -24,7 +24,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from elasticsearch import Elasticsearch
+import structlog
+from elasticsearch import ApiError, Elasticsearch
 
 # Outcomes a record may carry: the ledger's final states (phase 1, per file or item), and
 # phase 2's (per document): enriched, or its enrichment given up.
@@ -82,6 +83,8 @@ EVENTS_SETTINGS: dict[str, Any] = {
     "refresh_interval": "5s",
 }
 
+log = structlog.get_logger(__name__)
+
 _DAY = "%Y.%m.%d"
 _MAX_DETAIL = 2000
 
@@ -111,13 +114,17 @@ def ensure_events_index(es: Elasticsearch, prefix: str, now: datetime | None = N
         template={"settings": EVENTS_SETTINGS, "mappings": EVENTS_MAPPINGS, "aliases": {alias: {}}},
         priority=100,
     )
-    # Daily indices made before a field was added learn it (adding a field is compatible).
-    es.options(ignore_status=404).indices.put_mapping(
-        index=events_pattern(prefix), properties=EVENTS_MAPPINGS["properties"]
-    )
     index = events_index(prefix, now or datetime.now(UTC))
     if not es.indices.exists(index=index):
         es.options(ignore_status=400).indices.create(index=index)  # 400: created meanwhile
+    else:
+        # Today's index, made before a field was added, learns it (adding one is compatible),
+        # so its strict mapping takes the new records. Outcome records are never worth a
+        # stopped pipeline: a refusal is logged, and those records are refused in turn.
+        try:
+            es.indices.put_mapping(index=index, properties=EVENTS_MAPPINGS["properties"])
+        except ApiError as exc:
+            log.warning("events_mapping_not_updated", index=index, error=str(exc)[:300])
     return index
 
 
