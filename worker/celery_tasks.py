@@ -160,14 +160,13 @@ def enrich_documents_task(self: Task, doc_ids: list[str], tries: int = 0) -> dic
         # little later each time (backoff doubling to a minute would leave copies waiting
         # long after their canonical is done).
         publisher().enrich_later(result.waiting, min(10.0, 1.0 + tries), tries + 1)
-    outcomes = {
+    done = {
         "enriched": len(result.enriched),
         "gone": len(result.gone),
-        "waiting": len(result.waiting),
         "failed": len(result.failed),
     }
-    record_enrichment(outcomes, result.timings, result.latencies)
-    return outcomes
+    record_enrichment(done, result.timings, result.latencies)  # a waiting copy: when it is done
+    return {**done, "waiting": len(result.waiting)}
 
 
 def _split_enrichment(doc_ids: list[str], why: str) -> dict[str, int]:

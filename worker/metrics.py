@@ -55,7 +55,7 @@ DROP_TO_INDEXED = Histogram(
 
 ENRICHED_DOCUMENTS = CounterMetric(
     "dropsift_enriched_documents",
-    "Documents phase 2 was done with, by outcome (enriched, failed, gone, waiting).",
+    "Documents phase 2 was done with, by outcome (enriched, failed, gone).",
     ["outcome"],
 )
 ENRICHMENT_STAGE_SECONDS = Histogram(

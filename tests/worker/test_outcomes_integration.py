@@ -94,10 +94,12 @@ def test_phase_2_outcomes_are_records_too(
     )
     site = settings.inbox / "outlet"
     site.mkdir(parents=True)
-    good = site / "good.txt"
+    good, copy = site / "good.txt", site / "a-copy.txt"  # the copy's name sorts first
     shutil.copy(SEED, good)
-    submit_many([good], ctx.ledger, lambda _: None, root=settings.inbox)
+    shutil.copy(SEED, copy)
+    submit_many([good, copy], ctx.ledger, lambda _: None, root=settings.inbox)
     process_files([str(good)], ctx)
+    process_files([str(copy)], ctx)
     assert enrich_documents(handed, ctx).enriched == handed
     events = _events(es, settings.index_prefix)
     assert events[(str(good), "indexed")]["phase"] == 1
@@ -106,7 +108,14 @@ def test_phase_2_outcomes_are_records_too(
     assert enriched["timings"]["enrich_ms"] > 0 and enriched["timings"]["index_ms"] > 0
     assert enriched["timings"]["total_ms"] >= enriched["timings"]["enrich_ms"]
     assert enriched["lag_seconds"] >= events[(str(good), "indexed")]["lag_seconds"]
-    assert len(events) == 2
+    # A redelivery of the same task finds it enriched: marked again, not recorded again.
+    again = enrich_documents(handed, ctx)
+    assert (again.enriched, again.already) == ([], handed)
+    assert set(_events(es, settings.index_prefix)) == {
+        (str(good), "indexed"),
+        (str(copy), "duplicate"),
+        (str(good), "enriched"),
+    }
 
 
 def test_the_api_serves_the_ledger_and_the_queue_as_metrics(

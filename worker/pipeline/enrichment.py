@@ -29,6 +29,7 @@ from tasks.errors import Transient
 from tasks.source import ItemRef, printable
 from tasks.story import link_stories
 from worker.pipeline.context import Context
+from worker.pipeline.states import FileState
 from worker.pipeline.timing import timed
 
 log = structlog.get_logger(__name__)
@@ -70,6 +71,8 @@ class EnrichResult:
     waiting: list[str] = field(default_factory=list)
     """Near-copies whose canonical is not enriched yet: to be sent again a moment later."""
     failed: dict[str, str] = field(default_factory=dict)
+    already: list[str] = field(default_factory=list)
+    """Enriched by an earlier delivery (a redelivery): marked again, not counted again."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds in each stage (enrich, story, index), for the metrics."""
     latencies: list[float] = field(default_factory=list)
@@ -126,7 +129,7 @@ def enrich_documents(
         carried.update({i: v.source.get("sources") or [] for i, v in read.items()})
         result.gone += [i for i in pending if i not in read]
         todo = {i: v for i, v in read.items() if not v.source.get("enriched")}
-        result.enriched += [i for i in read if i not in todo]  # a redelivery: done already
+        result.already += [i for i in read if i not in todo]  # a redelivery: done already
         docs = [_document(i, v.source) for i, v in sorted(todo.items())]
         canonicals, waiting = _canonicals(docs, ctx, tries)
         result.waiting += waiting
@@ -148,6 +151,7 @@ def enrich_documents(
         "enrich_done",
         documents=len(doc_ids),
         enriched=len(result.enriched),
+        already=len(result.already),
         gone=len(result.gone),
         waiting=len(result.waiting),
         failed=len(result.failed),
@@ -264,12 +268,13 @@ def _record(
     not)."""
     now = time.time()
     carried = carried or {}
-    named = ctx.contents.sources_many([*result.enriched, *result.failed])
+    done = [*result.enriched, *result.already]
+    named = ctx.contents.sources_many([*done, *result.failed])
     sources = {i: sorted({*named.get(i, []), *carried.get(i, [])}) for i in named}
-    ctx.ledger.mark_enriched({i: sources[i] for i in result.enriched}, "enriched", now)
+    ctx.ledger.mark_enriched({i: sources[i] for i in done}, "enriched", now)
     ctx.ledger.mark_enriched({i: sources[i] for i in result.failed}, "failed", now)
-    if result.enriched:
-        ctx.ledger.r.delete(*(_attempts_key(ctx, i) for i in result.enriched))
+    if done:
+        ctx.ledger.r.delete(*(_attempts_key(ctx, i) for i in done))
     for doc_id, why in result.failed.items():
         log.warning("enrich_failed", doc_id=doc_id, error=why[:300])
     ctx.sink.write_events(ctx.config.index_prefix, _events(ctx, result, sources, timings or {}))
@@ -278,32 +283,45 @@ def _record(
 def _events(
     ctx: Context, result: EnrichResult, sources: dict[str, list[str]], timings: dict[str, float]
 ) -> list[dict[str, Any]]:
-    """Phase 2's outcome records, one per document, under its first source; the lag is from
-    that file's last write, the batch's stage times are shared evenly."""
+    """Phase 2's outcome records, one per document this delivery enriched or gave up.
+
+    Each goes under its owner: the source whose ledger entry is indexed with this document
+    (none when the file changed or went meanwhile: then there is nothing to tell). The lag
+    is from the file's last write (a feed item's: the feed's last append); the batch's
+    stage times are shared evenly.
+    """
     outcomes = {**dict.fromkeys(result.enriched, ""), **result.failed}
     if not outcomes:
         return []
-    owners = {i: sources[i][0] for i in outcomes if sources.get(i)}
-    files = ctx.ledger.get_many({ItemRef.parse(s).path for s in owners.values()})
+    names = {s for i in outcomes for s in sources.get(i, [])}
+    entries = ctx.ledger.get_many(names | {ItemRef.parse(s).path for s in names})
     share = {stage: seconds * 1000 / len(outcomes) for stage, seconds in timings.items()}
     share["total"] = sum(share.values())
     now = time.time()
     records = []
     for doc_id, why in sorted(outcomes.items()):
-        owner = owners.get(doc_id)
+        owner = next(
+            (
+                s
+                for s in sources.get(doc_id, [])
+                if (e := entries.get(s)) and e.doc_id == doc_id and e.state == FileState.INDEXED
+            ),
+            None,
+        )
         if owner is None:
-            continue  # no source names it any more: nothing to tell
-        entry = files.get(ItemRef.parse(owner).path)
-        written = entry.mtime_ns / 1e9 if entry and entry.mtime_ns > 0 else 0.0
-        if written and doc_id not in result.failed:
-            result.latencies.append(max(0.0, now - written))
+            continue
+        file = entries.get(ItemRef.parse(owner).path)
+        written = file.mtime_ns / 1e9 if file and file.mtime_ns > 0 else 0.0
+        lag = max(0.0, now - written) if written else None
+        if lag is not None and doc_id not in result.failed:
+            result.latencies.append(lag)
         records.append(
             event_record(
                 path=printable(owner),
                 state="enrichment_failed" if doc_id in result.failed else "enriched",
                 detail=why or None,
                 doc_id=doc_id,
-                lag_seconds=max(0.0, now - written) if written else None,
+                lag_seconds=lag,
                 timings=share,
                 worker=ctx.config.worker or None,
             )
