@@ -116,3 +116,18 @@ def test_phase_2_records_its_outcome_when_redis_lost_the_contents_sources(
     assert enrich_documents([doc_id], ctx).enriched == [doc_id]
     entry = ctx.ledger.get(path)
     assert entry is not None and entry.enrichment == "enriched"
+
+
+def test_pending_does_not_outlive_an_attempt_that_ended_otherwise(
+    settings: Settings, redis_client: redis.Redis, clean_state: None
+) -> None:
+    """An attempt wrote `pending` for the document it indexed, then failed; the next one
+    ended the file another way (quarantined, vanished): nothing is pending for it."""
+    ledger = pipeline_context(settings, client=redis_client).ledger
+    path = str(settings.inbox / "report.txt")
+    ledger.queued(path, "raw", 10, 1)
+    ledger.expect_enrichment([(path, "d1")])
+    assert (ledger.get(path) or pytest.fail()).enrichment == "pending"
+    ledger.quarantine(path, "empty", "nothing left after cleaning")
+    entry = ledger.get(path)
+    assert entry is not None and (entry.state, entry.enrichment) == ("quarantined", "")

@@ -335,6 +335,11 @@ class Ledger:
 
     def finish(self, path: str, state: FileState, **fields: Any) -> None:
         assert state in TERMINAL, state
+        if state != FileState.INDEXED:
+            # No document of its own to enrich: a `pending` written for an attempt that
+            # indexed one (expect_enrichment) does not outlive it.
+            fields.setdefault("enrichment", "")
+            fields.setdefault("enriched_at", 0.0)
         self._write(path, state=state, **fields)
 
     def set_produced(
