@@ -82,9 +82,24 @@ def elasticsearch_pid() -> int | None:
     return _find(ES_MAIN_CLASS.encode())
 
 
-def redis_pid() -> int | None:
-    """The local redis-server's process (None when not on this machine)."""
-    return _find(b"redis-server")
+def redis_pid(port: int = 6379) -> int | None:
+    """The local redis-server serving this port (None when not on this machine)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # redis-server sets its title to "redis-server host:port": one argument.
+                argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ").split()
+            except OSError:
+                continue
+            if (
+                argv
+                and argv[0].endswith(b"redis-server")
+                and any(
+                    a.endswith(f":{port}".encode()) or a == str(port).encode() for a in argv[1:]
+                )
+            ):
+                return int(entry.name)
+    return None
 
 
 def machine_busy_seconds() -> float:
@@ -99,10 +114,11 @@ class CpuBudget:
     """Where a run's CPU went: the machine's busy time and the parts of it we can name."""
 
     workers: list[Worker]
+    redis_port: int = 6379
     start: dict[str, float] = field(default_factory=dict)
 
     def _now(self) -> dict[str, float]:
-        es, rd = elasticsearch_pid(), redis_pid()
+        es, rd = elasticsearch_pid(), redis_pid(self.redis_port)
         return {
             "machine": machine_busy_seconds(),
             "workers": sum(w.cpu() for w in self.workers),

@@ -35,6 +35,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from elasticsearch import Elasticsearch, helpers
 
@@ -79,7 +80,7 @@ def pipeline_run(
     try:
         cpu0, es0 = sum(w.cpu() for w in workers), _es_cpu()
         phase_cpu0 = [w.cpu() for w in workers]
-        budget = CpuBudget(workers)
+        budget = CpuBudget(workers, urlsplit(settings.redis_url).port or 6379)
         budget.begin()
         started = time.monotonic()
         targets = []

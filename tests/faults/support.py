@@ -622,6 +622,8 @@ class Stack:
             "DROPSIFT_BULK_BACKOFF_SECONDS": "0.1",
             "DROPSIFT_LOG_FORMAT": "json",
             "DROPSIFT_ENRICHERS": json.dumps(self.enrichers),
+            # Several workers at once, on a machine that may run others: no metrics ports.
+            "DROPSIFT_WORKER_METRICS_PORT": "0",
         }
 
     @property
