@@ -9,11 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +21,8 @@ from elasticsearch import Elasticsearch
 
 from search.events import drop_events
 from search.index import drop_all, ensure_index
+from tests.support.procs import Service
+from tests.support.waiting import wait_for
 from worker import compose
 from worker.pipeline.context import Context
 from worker.pipeline.ledger import Entry, Ledger
@@ -34,20 +32,6 @@ from worker.settings import PROJECT_ROOT, Settings
 SEEDS = PROJECT_ROOT / "seeds"
 TEST_REDIS_URL = os.environ.get("DROPSIFT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_ES_URL = os.environ.get("DROPSIFT_TEST_ES_URL", "http://127.0.0.1:9200")
-
-
-def wait_for(
-    predicate: Callable[[], Any], timeout: float = 60.0, every: float = 0.2, what: str = "condition"
-) -> Any:
-    """Poll until predicate() is truthy; fail the test with `what` after the timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
 
 
 @pytest.fixture(scope="session")
@@ -146,6 +130,15 @@ def reset_state(settings: Settings, redis_client: redis.Redis, es: Elasticsearch
     _delete_all_documents(es, settings.alias)
 
 
+def drop_prefix(own: Settings, redis_client: redis.Redis, es: Elasticsearch) -> None:
+    """Everything a test's own prefix left: its Redis keys, its index and its outcomes."""
+    keys = list(redis_client.scan_iter(f"{own.index_prefix}*", count=1000))
+    if keys:
+        redis_client.delete(*keys)
+    drop_all(es, own.alias)
+    drop_events(es, own.index_prefix)
+
+
 def index_seeds(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> dict[str, str]:
     """From a clean state, the seeds through the pipeline function (no Celery needed here).
 
@@ -215,71 +208,21 @@ def forget(settings: Settings) -> Callable[[list[str]], None]:
     return compose.publisher(settings).forget
 
 
-class WorkerProcess:
+class WorkerProcess(Service):
     """A real `dropsift worker` (Celery prefork) in its own process group."""
 
     def __init__(
         self, env: dict[str, str], log_path: Path, concurrency: int = 2, phase: str = "all"
     ) -> None:
-        self.env = env
-        self.log_path = log_path
+        super().__init__(
+            ["worker", "--concurrency", str(concurrency), "--phase", phase], env, log_path
+        )
         self.concurrency = concurrency
         self.phase = phase
         """The queues it serves: "1" (to searchable), "2" (enrichment) or "all"."""
-        self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> None:
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "worker.cli",
-                    "worker",
-                    "--concurrency",
-                    str(self.concurrency),
-                    "--phase",
-                    self.phase,
-                ],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=PROJECT_ROOT,
-                start_new_session=True,
-            )
-
-        def ready() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                pytest.fail(f"worker exited with {self.proc.returncode}:\n{self.log_tail()}")
-            return b" ready." in self.log_path.read_bytes()[offset:]
-
-        wait_for(ready, timeout, what="the Celery worker to be ready")
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: the main process and its pool children."""
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if not self.alive():
-            return
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+    def start(self, timeout: float = 60.0) -> None:  # type: ignore[override]
+        super().start(b" ready.", timeout)
 
 
 @pytest.fixture(scope="session")

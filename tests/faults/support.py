@@ -13,10 +13,8 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -35,8 +33,9 @@ from search.client import make_client
 from search.index import drop_all
 from tasks.enrichers import split_phases
 from tests.faults.proxy import FaultProxy
+from tests.support.procs import Service
 from worker.pipeline.ledger import Ledger
-from worker.settings import PROJECT_ROOT, Settings
+from worker.settings import Settings
 
 ES_URL = os.environ.get("DROPSIFT_TEST_ES_URL", "http://127.0.0.1:9200")
 # Phase 1's enrichers and a cheap one of phase 2 (keywords), so every scenario runs both
@@ -178,38 +177,16 @@ def _children_of(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
-class Process:
+class Process(Service):
     """`python -m worker.cli <args>` in its own process group, logging to a file."""
 
     def __init__(self, args: list[str], env: dict[str, str], log_path: Path, ready: bytes) -> None:
+        super().__init__(args, env, log_path)
         self.args = args
-        self.env = env
-        self.log_path = log_path
         self.ready = ready
-        self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 90.0) -> None:
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "worker.cli", *self.args],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=PROJECT_ROOT,
-                start_new_session=True,
-            )
-
-        def ready() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                pytest.fail(f"{self.args[0]} exited with {self.proc.returncode}:\n{self.tail()}")
-            return self.ready in self.log_path.read_bytes()[offset:]
-
-        wait_until(ready, timeout, f"the {self.args[0]} to be ready")
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+    def start(self, timeout: float = 90.0) -> None:  # type: ignore[override]
+        super().start(self.ready, timeout)
 
     @property
     def pid(self) -> int:
@@ -223,31 +200,6 @@ class Process:
         if self.args and self.args[0] == "worker" and len(supervised) == 1:
             return _children_of(supervised[0])
         return supervised
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group."""
-        if self.proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it does not end within 30 s."""
-        if not self.alive():
-            return
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.text().splitlines()[-lines:])
 
     def events(self, name: str) -> list[dict[str, Any]]:
         """The JSON log events called `name`."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import wait_for
+import pytest
+
+from tests.support.waiting import wait_for
 from worker.settings import PROJECT_ROOT
 
 # Root reads every file whatever its mode, through these two capabilities. Without them a
@@ -29,7 +32,8 @@ class Service:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, ready: bytes, timeout: float = 90.0) -> None:
-        """Start it and wait until its log says `ready`."""
+        """Start it and wait until its log, from now on, says `ready`."""
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 self.argv,
@@ -43,20 +47,38 @@ class Service:
         def started() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
-                raise AssertionError(f"{self.argv} exited with {self.proc.returncode}")
-            return ready in self.log_path.read_bytes()
+                pytest.fail(f"{self.argv} exited with {self.proc.returncode}:\n{self.tail()}")
+            return ready in self.log_path.read_bytes()[offset:]
 
         wait_for(started, timeout, what=f"{' '.join(self.argv[-2:])} to be ready")
 
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the main process and its children."""
+        if self.proc is None:
             return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not end within 30 s."""
+        if not self.alive():
+            return
+        assert self.proc is not None
         os.killpg(self.proc.pid, signal.SIGTERM)
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
+            self.kill()
+
+    def text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.text().splitlines()[-lines:])
 
 
 def group_pids(pgid: int) -> list[int]:

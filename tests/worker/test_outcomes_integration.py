@@ -15,8 +15,7 @@ from fastapi.testclient import TestClient
 
 from search.api import create_app
 from search.events import drop_events, events_alias
-from search.index import drop_all
-from tests.conftest import SEEDS, WorkerProcess, wait_for, wait_terminal
+from tests.conftest import SEEDS, WorkerProcess, drop_prefix, wait_for, wait_terminal
 from worker import compose
 from worker.enqueue import submit_many
 from worker.metrics import mount_api_metrics
@@ -179,8 +178,4 @@ def test_a_worker_serves_what_its_pool_children_counted(
         assert "dropsift_drop_to_enriched_seconds_count 1.0" in text
     finally:
         worker.stop()
-        keys = list(redis_client.scan_iter(f"{own.index_prefix}*"))
-        if keys:
-            redis_client.delete(*keys)
-        drop_all(es, own.alias)
-        drop_events(es, own.index_prefix)
+        drop_prefix(own, redis_client, es)

@@ -11,9 +11,7 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from search.events import drop_events
-from search.index import drop_all
-from tests.conftest import SEEDS, WorkerProcess, wait_for, wait_terminal
+from tests.conftest import SEEDS, WorkerProcess, drop_prefix, wait_for, wait_terminal
 from worker import compose
 from worker.enqueue import submit_many
 from worker.pipeline.states import FileState
@@ -56,8 +54,4 @@ def test_a_celery_worker_that_dies_is_started_again(
         assert b"worker_restarted" in log.read_bytes()
     finally:
         worker.stop()
-        keys = list(redis_client.scan_iter(f"{own.index_prefix}*"))
-        if keys:
-            redis_client.delete(*keys)
-        drop_all(es, own.alias)
-        drop_events(es, own.index_prefix)
+        drop_prefix(own, redis_client, es)
