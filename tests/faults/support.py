@@ -34,6 +34,7 @@ from search.index import drop_all
 from tasks.enrichers import split_phases
 from tests.faults.proxy import FaultProxy
 from tests.support.procs import Service
+from tests.support.waiting import wait_for
 from worker.pipeline.ledger import Ledger
 from worker.settings import Settings
 
@@ -68,14 +69,8 @@ def free_port() -> int:
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(every)
+    """wait_for, with what it waits for said in third place (as the scenarios read)."""
+    return wait_for(predicate, timeout, every=every, what=what)
 
 
 # --- the ledger: read here and nowhere else -------------------------------------------------
