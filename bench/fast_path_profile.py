@@ -23,7 +23,6 @@ import uuid
 from pathlib import Path
 
 from bench.corpus import news_documents, write
-from search.index import drop_all
 from worker import compose
 from worker.logs import configure_logging
 from worker.pipeline.batch import process_files
@@ -82,10 +81,7 @@ def main() -> None:
         profile.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
-        drop_all(es, settings.alias)
-        keys = list(client.scan_iter(f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
+        compose.remove_prefix(settings, client, es)
         shutil.rmtree(workdir, ignore_errors=True)
     n = sum(len(b) for b in (work if args.phase2 else batches[1:]))
     print(

@@ -17,10 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import redis
-
-from search.client import make_client
-from search.index import drop_all
+from worker import compose
 from worker.celery_app import celery_app
 from worker.settings import PROJECT_ROOT, Settings
 
@@ -248,10 +245,5 @@ def private_stack(
     try:
         yield settings, env, workdir
     finally:
-        es = make_client(settings.es_url, request_timeout=120)
-        drop_all(es, settings.alias)
-        client = redis.Redis.from_url(settings.redis_url)
-        keys = list(client.scan_iter(f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
+        compose.remove_prefix(settings)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -10,9 +10,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import redis
-
-from search.index import drop_all
 from worker import compose
 from worker.settings import Settings
 
@@ -54,9 +51,5 @@ def stack_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 def remove(settings: Settings) -> None:
     """The bench's index, Redis keys and files."""
-    drop_all(compose.es_client(settings), settings.alias)
-    client = redis.Redis.from_url(settings.redis_url)
-    keys = list(client.scan_iter(f"{settings.index_prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
+    compose.remove_prefix(settings)
     shutil.rmtree(settings.state_dir, ignore_errors=True)

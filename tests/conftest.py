@@ -130,15 +130,6 @@ def reset_state(settings: Settings, redis_client: redis.Redis, es: Elasticsearch
     _delete_all_documents(es, settings.alias)
 
 
-def drop_prefix(own: Settings, redis_client: redis.Redis, es: Elasticsearch) -> None:
-    """Everything a test's own prefix left: its Redis keys, its index and its outcomes."""
-    keys = list(redis_client.scan_iter(f"{own.index_prefix}*", count=1000))
-    if keys:
-        redis_client.delete(*keys)
-    drop_all(es, own.alias)
-    drop_events(es, own.index_prefix)
-
-
 def index_seeds(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> dict[str, str]:
     """From a clean state, the seeds through the pipeline function (no Celery needed here).
 

@@ -15,6 +15,8 @@ import redis
 from elasticsearch import Elasticsearch
 
 from search.client import make_client
+from search.events import drop_events
+from search.index import drop_all
 from search.indexer import IndexSink, RetryPolicy
 from tasks.boilerplate_memory import SourceBoilerplate
 from tasks.dedupe import ContentRegistry
@@ -191,3 +193,27 @@ def watcher(settings: Settings) -> Watcher:
         batch_size=settings.batch_size,
         forget=send.forget,
     )
+
+
+def remove_prefix(
+    settings: Settings, client: redis.Redis | None = None, es: Elasticsearch | None = None
+) -> None:
+    """Everything of these settings' prefix: its Redis keys (ledger, registries, its queues
+    and their bindings), its document indices and its outcomes.
+
+    Tests and benches each run on a prefix of their own and remove it with this afterwards.
+    Only names of this prefix are touched: "a" does not take "a-b"'s keys.
+    """
+    from worker.celery_app import queues_of
+
+    client = client or redis_client(settings)
+    queues = queues_of(settings)
+    patterns = [f"{settings.key_prefix}*"]
+    # kombu keeps a queue's priorities as lists named queue + "\x06\x16" + step.
+    patterns += [p for q in queues for p in (q, f"{q}\x06\x16*")]
+    keys = [key for pattern in patterns for key in client.scan_iter(pattern, count=1000)]
+    keys += [f"_kombu.{kind}.{q}" for q in queues for kind in ("binding", "binding_permanent")]
+    client.delete(*keys)
+    es = es or es_client(settings, timeout=60)
+    drop_all(es, settings.alias)
+    drop_events(es, settings.index_prefix)

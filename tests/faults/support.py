@@ -30,6 +30,7 @@ import redis
 from elasticsearch import Elasticsearch
 
 from search.client import make_client
+from search.events import drop_events
 from search.index import drop_all
 from tasks.enrichers import split_phases
 from tests.faults.proxy import FaultProxy
@@ -742,5 +743,6 @@ class Stack:
         self.redis_server.stop()
         try:
             drop_all(self.es, self.alias)
+            drop_events(self.es, self.prefix)
         finally:
             self.es.close()

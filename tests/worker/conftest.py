@@ -11,10 +11,11 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from search.index import drop_all, ensure_index
+from search.index import ensure_index
 from tests.conftest import WorkerProcess, search_ids
 from tests.support.files import marker
 from tests.support.procs import Service
+from worker import compose
 from worker.pipeline.ledger import Entry, Ledger
 from worker.settings import Settings
 
@@ -114,6 +115,4 @@ def own_stack(
             # Shown when the test fails.
             lines = service.log_path.read_text(errors="replace").splitlines()
             print(f"--- {service.log_path.name}, last lines ---", *lines[-15:], sep="\n")
-        drop_all(es, own.alias)
-        keys = list(redis_client.scan_iter(f"{own.index_prefix}*", count=1000))
-        redis_client.delete(*keys, f"_kombu.binding.{own.index_prefix}")
+        compose.remove_prefix(own, redis_client, es)

@@ -9,9 +9,8 @@ import sys
 
 import pytest
 
-from search.client import make_client
-from search.index import drop_all
 from tests.conftest import SEEDS, WorkerProcess
+from worker import compose
 from worker.celery_app import create_app
 from worker.cli import node_name
 from worker.settings import PROJECT_ROOT, Settings
@@ -82,7 +81,8 @@ def test_interrupting_the_main_job_stops_its_worker_and_api(
     prefix = f"{settings.index_prefix}-up"
     port = free_port()
     env = {**service_env, "DROPSIFT_INDEX_PREFIX": prefix, "DROPSIFT_API_PORT": str(port)}
-    app = create_app(Settings(redis_url=settings.redis_url, index_prefix=prefix))
+    own = Settings(redis_url=settings.redis_url, es_url=settings.es_url, index_prefix=prefix)
+    app = create_app(own)
     # Started the way a script starts it in the background: with Ctrl-C ignored.
     proc = subprocess.Popen(
         [sys.executable, "-m", "worker.cli", "up"],
@@ -106,8 +106,7 @@ def test_interrupting_the_main_job_stops_its_worker_and_api(
     finally:
         if proc.poll() is None:
             proc.kill()
-        es = make_client(settings.es_url)
-        drop_all(es, f"{prefix}-docs")
+        compose.remove_prefix(own)
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0  # the API is gone
     assert not app.control.ping(destination=workers, timeout=2)  # so are the workers

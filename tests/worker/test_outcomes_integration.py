@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from search.api import create_app
 from search.events import drop_events, events_alias
-from tests.conftest import SEEDS, WorkerProcess, drop_prefix, wait_for, wait_terminal
+from tests.conftest import SEEDS, WorkerProcess, wait_for, wait_terminal
 from worker import compose
 from worker.enqueue import submit_many
 from worker.metrics import mount_api_metrics
@@ -178,4 +178,4 @@ def test_a_worker_serves_what_its_pool_children_counted(
         assert "dropsift_drop_to_enriched_seconds_count 1.0" in text
     finally:
         worker.stop()
-        drop_prefix(own, redis_client, es)
+        compose.remove_prefix(own, redis_client, es)

@@ -16,7 +16,7 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from search.index import drop_all, ensure_index
+from search.index import ensure_index
 from tests.conftest import SEEDS, WorkerProcess, reset_state, search_ids, wait_for, wait_terminal
 from worker import compose
 from worker.enqueue import submit_many
@@ -56,10 +56,7 @@ def phased(
     env = {**service_env, "DROPSIFT_INDEX_PREFIX": prefix, "DROPSIFT_INBOX": str(own.inbox)}
     ensure_index(es, own.alias)
     yield own, env
-    drop_all(es, own.alias)
-    keys = list(redis_client.scan_iter(f"{prefix}*", count=1000))
-    if keys:
-        redis_client.delete(*keys)
+    compose.remove_prefix(own, redis_client, es)
     shutil.rmtree(own.inbox, ignore_errors=True)
 
 

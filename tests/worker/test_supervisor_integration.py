@@ -11,7 +11,7 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from tests.conftest import SEEDS, WorkerProcess, drop_prefix, wait_for, wait_terminal
+from tests.conftest import SEEDS, WorkerProcess, wait_for, wait_terminal
 from worker import compose
 from worker.enqueue import submit_many
 from worker.pipeline.states import FileState
@@ -54,4 +54,4 @@ def test_a_celery_worker_that_dies_is_started_again(
         assert b"worker_restarted" in log.read_bytes()
     finally:
         worker.stop()
-        drop_prefix(own, redis_client, es)
+        compose.remove_prefix(own, redis_client, es)
