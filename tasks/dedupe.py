@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import redis
 
 from tasks.errors import Transient
+from tasks.redis_scripts import lua
 from tasks.replies import as_text
 
 _SPACE = re.compile(r"\s+")
@@ -18,21 +19,7 @@ _SPACE = re.compile(r"\s+")
 # Marks content whose last source was released and whose document is being deleted.
 _DELETING = "\0deleting:"
 
-# One round trip, atomic: record the source, and make the first source to arrive the owner.
-# Two workers racing on the same content both see the same owner. Content whose document is
-# being deleted (see _RELEASE) is not claimed: nil, and the caller tries again shortly.
-_CLAIM = """
-local owner = redis.call('GET', KEYS[1])
-if owner and string.sub(owner, 1, string.len(ARGV[2])) == ARGV[2] then
-  return false
-end
-redis.call('SADD', KEYS[2], ARGV[1])
-if not owner then
-  redis.call('SET', KEYS[1], ARGV[1])
-  owner = ARGV[1]
-end
-return owner
-"""
+_CLAIM = lua(__name__, "claim")
 
 
 def content_id(body: str, version: str = "", *, piece_chars: int = 1 << 20) -> str:
@@ -71,32 +58,8 @@ def _pieces(text: str, size: int) -> Iterator[str]:
         start = end
 
 
-# The reverse, atomic too: drop a source; if it was the owner, hand ownership to a remaining
-# source. When none remains, the owner key becomes a deletion mark (ARGV[2], expiring after
-# ARGV[3] ms) until the caller has deleted the document: a claim of the same content meanwhile
-# waits instead of indexing a document that the deletion would then remove.
-# Returns how many sources remain.
-_RELEASE = """
-redis.call('SREM', KEYS[2], ARGV[1])
-local remaining = redis.call('SCARD', KEYS[2])
-local owner = redis.call('GET', KEYS[1])
-if remaining > 0 then
-  if owner == ARGV[1] then
-    redis.call('SET', KEYS[1], redis.call('SRANDMEMBER', KEYS[2]))
-  end
-else
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-end
-return remaining
-"""
-
-# The deletion is done: lift the mark, unless it expired and the content was claimed since.
-_DELETED = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-end
-return 0
-"""
+_RELEASE = lua(__name__, "release")
+_DELETED = lua(__name__, "deleted")
 
 
 class ContentBusy(Transient):

@@ -28,6 +28,7 @@ import yake
 from tasks.document import Document
 from tasks.enrichers.demonyms import is_demonym
 from tasks.enrichers.mentions import read_lines
+from tasks.redis_scripts import lua
 from tasks.replies import as_text
 
 TOP = 8
@@ -94,17 +95,7 @@ class MemoryFrequencies:
         return self.docs, out
 
 
-# Increment the counters named in ARGV[1] ("slot,slot,..."), saturating at 65535; returns
-# their new values the same way. One argument each way: a batch holds thousands of phrases.
-_OBSERVE = """
-local out = {}
-for slot in string.gmatch(ARGV[1], '%d+') do
-  local value = redis.call('BITFIELD', KEYS[1], 'OVERFLOW', 'SAT', 'INCRBY', 'u16',
-                           '#' .. slot, 1)
-  out[#out + 1] = value[1]
-end
-return {redis.call('INCRBY', KEYS[2], ARGV[2]), table.concat(out, ',')}
-"""
+_OBSERVE = lua(__name__, "observe")
 
 
 class RedisFrequencies:

@@ -13,37 +13,15 @@ from typing import Any
 
 import redis
 
+from tasks.redis_scripts import lua
 from worker.pipeline.states import SETTLED, TERMINAL, FileState
 
 # What a file delivered: (document source, document id) pairs.
 Produced = tuple[tuple[str, str], ...]
 
-# Take the file's lease: free, or already this holder's (a redelivered task takes over).
-_LEASE = """
-local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[1] then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-"""
-
-# Phase 2's outcome on a source's entry, only while the entry still names that document (a
-# file changed meanwhile names its new one, whose own phase 2 says how that went).
-_MARK_ENRICHED = """
-if redis.call('HGET', KEYS[1], 'doc_id') == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'enrichment', ARGV[2], 'enriched_at', ARGV[3])
-  return 1
-end
-return 0
-"""
-
-_UNLEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-end
-return 0
-"""
+_LEASE = lua(__name__, "lease")
+_MARK_ENRICHED = lua(__name__, "mark_enriched")
+_UNLEASE = lua(__name__, "unlease")
 
 
 def file_key_id(path: str) -> str:

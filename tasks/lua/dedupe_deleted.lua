@@ -1,0 +1,5 @@
+-- The deletion is done: lift the mark, unless it expired and the content was claimed since.
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 0
