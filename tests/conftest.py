@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,15 +20,13 @@ from elasticsearch import Elasticsearch
 
 from search.events import drop_events
 from search.index import drop_all, ensure_index
-from tests.support.procs import Service
-from tests.support.waiting import wait_for
+from tests.support.index import reset_state
+from tests.support.procs import WorkerProcess
 from worker import compose
 from worker.pipeline.context import Context
-from worker.pipeline.ledger import Entry, Ledger
-from worker.pipeline.states import TERMINAL
-from worker.settings import PROJECT_ROOT, Settings
+from worker.pipeline.ledger import Ledger
+from worker.settings import Settings
 
-SEEDS = PROJECT_ROOT / "seeds"
 TEST_REDIS_URL = os.environ.get("DROPSIFT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_ES_URL = os.environ.get("DROPSIFT_TEST_ES_URL", "http://127.0.0.1:9200")
 
@@ -112,47 +109,6 @@ def es(settings: Settings) -> Iterator[Elasticsearch]:
     drop_events(client, settings.index_prefix)
 
 
-def _delete_all_documents(es: Elasticsearch, alias: str) -> None:
-    # The distribution has no delete-by-query module: delete by id.
-    es.indices.refresh(index=alias)
-    ids = [h["_id"] for h in es.search(index=alias, size=10_000, source=False)["hits"]["hits"]]
-    if ids:
-        es.bulk(operations=[{"delete": {"_index": alias, "_id": i}} for i in ids], refresh=True)
-
-
-def reset_state(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> None:
-    """Empty the test inbox, ledger, content registry and index."""
-    shutil.rmtree(settings.inbox, ignore_errors=True)
-    settings.inbox.mkdir(parents=True)
-    keys = list(redis_client.scan_iter(f"{settings.key_prefix}*", count=1000))
-    if keys:
-        redis_client.delete(*keys)
-    _delete_all_documents(es, settings.alias)
-
-
-def index_seeds(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> dict[str, str]:
-    """From a clean state, the seeds through the pipeline function (no Celery needed here).
-
-    Returns each seed's number ("000", "003") -> its document id; the index is refreshed.
-    """
-    from worker.pipeline.batch import process_file
-
-    reset_state(settings, redis_client, es)
-    # A fresh index: deleted documents count in term statistics until merged away, and earlier
-    # tests' copies of the seeds would skew relevance (more-like-this) for the callers.
-    drop_all(es, settings.alias)
-    ensure_index(es, settings.alias)
-    ctx = compose.pipeline_context(settings, client=redis_client, es=es)
-    ids = {}
-    for path in sorted(SEEDS.glob("*.txt")):
-        assert process_file(str(path), ctx) == "indexed"
-        entry = ctx.ledger.get(str(path))
-        assert entry is not None
-        ids[path.name[:3]] = entry.doc_id
-    es.indices.refresh(index=settings.alias)
-    return ids
-
-
 @pytest.fixture
 def clean_state(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> None:
     """Each test starts with an empty inbox, ledger, content registry and index."""
@@ -199,23 +155,6 @@ def forget(settings: Settings) -> Callable[[list[str]], None]:
     return compose.publisher(settings).forget
 
 
-class WorkerProcess(Service):
-    """A real `dropsift worker` (Celery prefork) in its own process group."""
-
-    def __init__(
-        self, env: dict[str, str], log_path: Path, concurrency: int = 2, phase: str = "all"
-    ) -> None:
-        super().__init__(
-            ["worker", "--concurrency", str(concurrency), "--phase", phase], env, log_path
-        )
-        self.concurrency = concurrency
-        self.phase = phase
-        """The queues it serves: "1" (to searchable), "2" (enrichment) or "all"."""
-
-    def start(self, timeout: float = 60.0) -> None:  # type: ignore[override]
-        super().start(b" ready.", timeout)
-
-
 @pytest.fixture(scope="session")
 def worker(
     service_env: dict[str, str],
@@ -235,29 +174,6 @@ def running_worker(worker: WorkerProcess, clean_state: None) -> WorkerProcess:
     if not worker.alive():
         worker.start()
     return worker
-
-
-def wait_terminal(ledger: Ledger, paths: list[Path], timeout: float = 90.0) -> dict[str, Entry]:
-    """Wait until every path has a terminal ledger state; returns path -> entry."""
-    keys = [str(p) for p in paths]
-
-    def done() -> dict[str, Entry] | None:
-        entries = {k: ledger.get(k) for k in keys}
-        if all(e is not None and e.state in TERMINAL for e in entries.values()):
-            return {k: e for k, e in entries.items() if e is not None}
-        return None
-
-    return wait_for(done, timeout, what=f"{len(keys)} files to reach a final state")  # type: ignore[no-any-return]
-
-
-def search_ids(es: Elasticsearch, alias: str, q: str) -> set[str]:
-    es.indices.refresh(index=alias)
-    response = es.search(
-        index=alias,
-        size=100,
-        query={"simple_query_string": {"query": q, "fields": ["title", "body"]}},
-    )
-    return {h["_id"] for h in response["hits"]["hits"]}
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from tests.conftest import WorkerProcess, wait_for
+from tests.support.procs import WorkerProcess
+from tests.support.waiting import wait_for
 from worker import compose
 from worker.enqueue import submit_many
 from worker.push import PUSH_FOLDER, PushConfig, install, key_matches

@@ -29,7 +29,8 @@ from lxml.html import fromstring
 from pydantic import SecretStr
 
 from bench.html_quality import default_data_dir, dropsift_body, load_pages, split_dir
-from tests.conftest import WorkerProcess, wait_for
+from tests.support.procs import WorkerProcess
+from tests.support.waiting import wait_for
 from worker import compose
 from worker.pipeline.ledger import Entry, Ledger
 from worker.settings import PROJECT_ROOT, Settings

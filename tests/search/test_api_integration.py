@@ -10,7 +10,7 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from search.api import create_app
-from tests.conftest import index_seeds
+from tests.support.index import index_seeds
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from search.api import create_app
 from search.indexer import bulk_index
-from tests.conftest import index_seeds
+from tests.support.index import index_seeds
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration

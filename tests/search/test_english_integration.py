@@ -11,7 +11,7 @@ import redis
 from elasticsearch import Elasticsearch
 
 from search.index import english_analysis
-from tests.conftest import index_seeds, search_ids
+from tests.support.index import index_seeds, search_ids
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ import random
 import re
 from pathlib import Path
 
-from tests.conftest import SEEDS
+from tests.support.index import SEEDS
 
 _SEED = (SEEDS / "003_0fcbdef7ffe9cfd8.txt").read_text()
 _PARAGRAPHS = [p for p in _SEED.split("\n\n") if len(p) > 80]

@@ -128,3 +128,20 @@ def run_cli(
         errors="replace",
         timeout=timeout,
     )
+
+
+class WorkerProcess(Service):
+    """A real `dropsift worker` (Celery prefork) in its own process group."""
+
+    def __init__(
+        self, env: dict[str, str], log_path: Path, concurrency: int = 2, phase: str = "all"
+    ) -> None:
+        super().__init__(
+            ["worker", "--concurrency", str(concurrency), "--phase", phase], env, log_path
+        )
+        self.concurrency = concurrency
+        self.phase = phase
+        """The queues it serves: "1" (to searchable), "2" (enrichment) or "all"."""
+
+    def start(self, timeout: float = 60.0) -> None:  # type: ignore[override]
+        super().start(b" ready.", timeout)

@@ -12,7 +12,9 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from tests.conftest import SEEDS, WorkerProcess, wait_terminal
+from tests.support.index import SEEDS
+from tests.support.procs import WorkerProcess
+from tests.support.waiting import wait_terminal
 from worker.compose import pipeline_context
 from worker.enqueue import submit_many
 from worker.pipeline.batch import process_file

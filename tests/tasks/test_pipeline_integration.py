@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.conftest import SEEDS, WorkerProcess, search_ids, wait_for, wait_terminal
+from tests.support.index import SEEDS, search_ids
+from tests.support.procs import WorkerProcess
+from tests.support.waiting import wait_for, wait_terminal
 from worker.enqueue import submit_many
 from worker.pipeline.ledger import Ledger
 from worker.settings import Settings

@@ -8,7 +8,7 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from tests.conftest import search_ids
+from tests.support.index import search_ids
 from worker.pipeline.ledger import Ledger
 from worker.settings import Settings
 

@@ -14,7 +14,7 @@ from search.index import ensure_index
 from search.indexer import IndexSink
 from tasks.document import Document
 from tasks.story import LOCK_SECONDS, RecentStories, link_stories
-from tests.conftest import SEEDS
+from tests.support.index import SEEDS
 from worker.compose import pipeline_context
 from worker.pipeline.batch import is_transient, process_files
 from worker.pipeline.enrichment import enrich_documents

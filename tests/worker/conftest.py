@@ -12,9 +12,9 @@ import redis
 from elasticsearch import Elasticsearch
 
 from search.index import ensure_index
-from tests.conftest import WorkerProcess, search_ids
 from tests.support.files import marker
-from tests.support.procs import Service
+from tests.support.index import search_ids
+from tests.support.procs import Service, WorkerProcess
 from worker import compose
 from worker.pipeline.ledger import Entry, Ledger
 from worker.settings import Settings

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import WorkerProcess, wait_for, wait_terminal
 from tests.support.files import release_fifo, story
+from tests.support.procs import WorkerProcess
+from tests.support.waiting import wait_for, wait_terminal
 from tests.tasks.test_pipeline_integration import drop
 from tests.worker.conftest import Stack
 from worker.pipeline.ledger import Ledger

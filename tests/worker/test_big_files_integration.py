@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from search.api import create_app
-from tests.conftest import wait_terminal
 from tests.support.files import big_text, marker, story
 from tests.support.procs import peaks, reset_peaks
+from tests.support.waiting import wait_terminal
 from tests.worker.conftest import Stack, StartStack
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from tests.conftest import SEEDS, WorkerProcess
+from tests.support.index import SEEDS
+from tests.support.procs import WorkerProcess
 from worker import compose
 from worker.celery_app import create_app
 from worker.cli import node_name

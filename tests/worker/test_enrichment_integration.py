@@ -9,7 +9,7 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from tests.conftest import SEEDS
+from tests.support.index import SEEDS
 from worker.compose import pipeline_context
 from worker.pipeline.batch import process_files
 from worker.pipeline.context import Context

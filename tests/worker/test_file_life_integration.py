@@ -23,7 +23,7 @@ from search.mapping import MAPPINGS, SETTINGS
 from tasks.clean import CLEANER_VERSION, clean
 from tasks.dedupe import ContentBusy, ContentRegistry, content_id
 from tasks.extract import read_file
-from tests.conftest import SEEDS
+from tests.support.index import SEEDS
 from worker import compose
 from worker.celery_app import create_app
 from worker.enqueue import submit_many

@@ -15,7 +15,9 @@ from fastapi.testclient import TestClient
 
 from search.api import create_app
 from search.events import drop_events, events_alias
-from tests.conftest import SEEDS, WorkerProcess, wait_for, wait_terminal
+from tests.support.index import SEEDS
+from tests.support.procs import WorkerProcess
+from tests.support.waiting import wait_for, wait_terminal
 from worker import compose
 from worker.enqueue import submit_many
 from worker.metrics import mount_api_metrics

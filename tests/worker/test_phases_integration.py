@@ -17,7 +17,9 @@ import redis
 from elasticsearch import Elasticsearch
 
 from search.index import ensure_index
-from tests.conftest import SEEDS, WorkerProcess, reset_state, search_ids, wait_for, wait_terminal
+from tests.support.index import SEEDS, reset_state, search_ids
+from tests.support.procs import WorkerProcess
+from tests.support.waiting import wait_for, wait_terminal
 from worker import compose
 from worker.enqueue import submit_many
 from worker.pipeline.ledger import Entry, Ledger

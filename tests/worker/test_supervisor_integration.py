@@ -11,7 +11,9 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from tests.conftest import SEEDS, WorkerProcess, wait_for, wait_terminal
+from tests.support.index import SEEDS
+from tests.support.procs import WorkerProcess
+from tests.support.waiting import wait_for, wait_terminal
 from worker import compose
 from worker.enqueue import submit_many
 from worker.pipeline.states import FileState

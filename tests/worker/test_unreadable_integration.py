@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_for, wait_terminal
 from tests.support.files import story
 from tests.support.procs import NO_DAC_OVERRIDE, run_cli
+from tests.support.waiting import wait_for, wait_terminal
 from tests.tasks.test_pipeline_integration import drop
 from tests.worker.conftest import StartStack
 

@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.conftest import wait_for
+from tests.support.waiting import wait_for
 from worker.pipeline.ledger import Ledger
 from worker.settings import Settings
 from worker.watcher import Watcher
