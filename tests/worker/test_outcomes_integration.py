@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -48,6 +50,20 @@ def _events(es: Elasticsearch, prefix: str) -> dict[tuple[str, str], dict]:  # t
     return {(h["_source"]["path"], h["_source"]["state"]): h["_source"] for h in hits}
 
 
+def _handing_to_phase_2(
+    settings: Settings, redis_client: redis.Redis, es: Elasticsearch
+) -> tuple[Context, list[str]]:
+    """A context whose phase 1 hands its documents to a list (phase 2: keywords); no records
+    of earlier tests."""
+    drop_events(es, settings.index_prefix)
+    handed: list[str] = []
+    ctx = compose.pipeline_context(settings, client=redis_client, es=es, enrich_later=handed.extend)
+    ctx.config = dataclasses.replace(
+        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
+    )
+    return ctx, handed
+
+
 def _outcomes(settings: Settings, ctx: Context) -> tuple[Path, Path, Path]:
     site = settings.inbox / "outlet"
     site.mkdir(parents=True)
@@ -87,12 +103,7 @@ def test_phase_2_outcomes_are_records_too(
 ) -> None:
     """Each document enriched (or given up) in phase 2 is a record of its own, phase 2,
     under its owner's path, with the stages' times and the lag from the file's last write."""
-    drop_events(es, settings.index_prefix)
-    handed: list[str] = []
-    ctx = compose.pipeline_context(settings, client=redis_client, es=es, enrich_later=handed.extend)
-    ctx.config = dataclasses.replace(
-        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
-    )
+    ctx, handed = _handing_to_phase_2(settings, redis_client, es)
     site = settings.inbox / "outlet"
     site.mkdir(parents=True)
     good, copy = site / "good.txt", site / "a-copy.txt"  # the copy's name sorts first
@@ -117,6 +128,38 @@ def test_phase_2_outcomes_are_records_too(
         (str(copy), "duplicate"),
         (str(good), "enriched"),
     }
+
+
+def test_a_feed_items_phase_2_lag_is_from_the_append_that_delivered_it(
+    settings: Settings, redis_client: redis.Redis, es: Elasticsearch, clean_state: None
+) -> None:
+    """A feed keeps growing: an item's drop-to-enriched lag counts from its own append, not
+    from the feed's latest one (which phase 1 may have read before phase 2 gets to it)."""
+    ctx, handed = _handing_to_phase_2(settings, redis_client, es)
+    feed = settings.inbox / "items.jsonl"
+    body = SEED.read_text()
+
+    def append(title: str) -> None:
+        with feed.open("a") as out:
+            out.write(json.dumps({"title": title, "body": f"{title}. {body}"}) + "\n")
+        submit_many([feed], ctx.ledger, lambda _: None, root=settings.inbox)
+        process_files([str(feed)], ctx)
+
+    append("The first item")
+    first = list(handed)
+    appended_at = time.time()
+    time.sleep(1.5)
+    append("The second item")  # the feed's entry now has the second append's time
+
+    result = enrich_documents(first, ctx)
+
+    assert result.enriched == first and len(result.latencies) == 1
+    waited = time.time() - appended_at
+    assert result.latencies[0] >= waited - 0.5  # not 0: the second append is not its own
+    [record] = [
+        r for (p, state), r in _events(es, settings.index_prefix).items() if state == "enriched"
+    ]
+    assert record["lag_seconds"] >= waited - 0.5
 
 
 def test_the_api_serves_the_ledger_and_the_queue_as_metrics(

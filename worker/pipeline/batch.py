@@ -561,11 +561,15 @@ def _finish(work: FileWork, indexed: Indexed, ctx: Context, result: BatchResult)
         if indexed.after[doc.doc_id] != indexed.sources[doc.doc_id]:
             # Sources that arrived while this one was indexing are written now.
             ctx.sink.set_sources(doc.doc_id, partial(_sources, ctx, doc.doc_id, doc.source))
+        # An item of a file keeps the time of the version that delivered it: phase 2 counts
+        # its lag from there, whatever the feed's later appends did to the file's entry.
+        written = {"mtime_ns": int(work.written_at * 1e9)} if doc.source != work.path else {}
         ctx.ledger.finish(
             doc.source,
             FileState.INDEXED,
             doc_id=doc.doc_id,
             raw_hash=work.raw_hash,
+            **written,
             **_enrichment(ctx, sent=ctx.enrich_later is not None),
         )
         work.outcomes[doc.source] = FileState.INDEXED

@@ -287,7 +287,7 @@ def _events(
 
     Each goes under its owner: the source whose ledger entry is indexed with this document
     (none when the file changed or went meanwhile: then there is nothing to tell). The lag
-    is from the file's last write (a feed item's: the feed's last append); the batch's
+    is from the file's last write (a feed item's: the append that delivered it); the batch's
     stage times are shared evenly.
     """
     outcomes = {**dict.fromkeys(result.enriched, ""), **result.failed}
@@ -310,8 +310,11 @@ def _events(
         )
         if owner is None:
             continue
-        file = entries.get(ItemRef.parse(owner).path)
-        written = file.mtime_ns / 1e9 if file and file.mtime_ns > 0 else 0.0
+        # An item's own entry has the time of the append that delivered it; a file's is its
+        # last write.
+        own, file = entries[owner], entries.get(ItemRef.parse(owner).path)
+        stamp = own.mtime_ns if own.mtime_ns > 0 else file.mtime_ns if file else -1
+        written = stamp / 1e9 if stamp > 0 else 0.0
         lag = max(0.0, now - written) if written else None
         if lag is not None and doc_id not in result.failed:
             result.latencies.append(lag)
