@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,32 @@ def test_pending_does_not_outlive_an_attempt_that_ended_otherwise(
     ledger.quarantine(path, "empty", "nothing left after cleaning")
     entry = ledger.get(path)
     assert entry is not None and (entry.state, entry.enrichment) == ("quarantined", "")
+
+
+def test_phase_2_is_on_the_documents_entry_not_its_copies_whenever_they_came(
+    settings: Settings, redis_client: redis.Redis, es: Elasticsearch, clean_state: None
+) -> None:
+    """A copy's entry says duplicate and names the document; phase 2 is the document's, told
+    on the entry that indexed it. Copies recorded before its enrichment and after it read
+    the same: no phase 2 of their own."""
+    handed: list[str] = []
+    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=handed.extend)
+    ctx.config = dataclasses.replace(
+        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
+    )
+    seed = SEEDS / "003_0fcbdef7ffe9cfd8.txt"
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    before, after = settings.inbox / "before.txt", settings.inbox / "after.txt"
+    shutil.copy(seed, before)
+    shutil.copy(seed, after)
+    assert process_files([str(seed)], ctx).states == {str(seed): "indexed"}
+    assert process_files([str(before)], ctx).states == {str(before): "duplicate"}
+    assert enrich_documents(handed, ctx).enriched == handed
+    assert process_files([str(after)], ctx).states == {str(after): "duplicate"}
+
+    entries = ctx.ledger.get_many([str(seed), str(before), str(after)])
+    assert {p: (e.state, e.doc_id, e.enrichment) for p, e in entries.items()} == {
+        str(seed): ("indexed", handed[0], "enriched"),
+        str(before): ("duplicate", handed[0], ""),
+        str(after): ("duplicate", handed[0], ""),
+    }

@@ -378,7 +378,8 @@ class Ledger:
     def mark_enriched(
         self, sources: dict[str, list[str]], state: str, when: float | None = None
     ) -> None:
-        """Phase 2's outcome (enriched, failed) on the entries of each document's sources."""
+        """Phase 2's outcome (enriched, failed) on the entries of each document's sources
+        (the entries of its copies, recorded as duplicates, are left as they are)."""
         when = time.time() if when is None else when
         pipe = self.r.pipeline(transaction=False)
         for doc_id, names in sources.items():
