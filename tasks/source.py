@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 _SEPARATOR = "#"
+_ESCAPE = re.compile(rb"\\x([0-9a-f]{2})")
 
 
 @dataclass(frozen=True, order=True)
@@ -53,3 +55,10 @@ def printable(text: str) -> str:
         return os.fsencode(text).decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def named_by(text: str) -> set[str]:
+    """The names a printable() form may stand for: itself (a name can hold a backslash), and
+    the name whose bytes its \\xNN escapes were."""
+    raw = _ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), text.encode("utf-8"))
+    return {text, os.fsdecode(raw)}

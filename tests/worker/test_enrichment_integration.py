@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
+from tasks.source import printable
 from tests.support.index import SEEDS
 from worker.compose import pipeline_context
 from worker.pipeline.batch import process_files
@@ -113,6 +115,32 @@ def test_phase_2_records_its_outcome_when_redis_lost_the_contents_sources(
     (doc_id,) = handed
     redis_client.delete(ctx.contents._sources_key(doc_id))
     assert ctx.contents.sources_many([doc_id]) == {doc_id: []}
+
+    assert enrich_documents([doc_id], ctx).enriched == [doc_id]
+    entry = ctx.ledger.get(path)
+    assert entry is not None and entry.enrichment == "enriched"
+
+
+def test_phase_2_finds_a_non_utf8_file_by_the_sources_its_document_carries(
+    settings: Settings,
+    redis_client: redis.Redis,
+    es: Elasticsearch,
+    clean_state: None,
+) -> None:
+    """As above, for a file whose name is not UTF-8: the document carries the name's
+    printable form (\\xNN escapes), and the ledger's key is the name itself."""
+    handed: list[str] = []
+    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=handed.extend)
+    ctx.config = dataclasses.replace(
+        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
+    )
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    path = str(settings.inbox / os.fsdecode(b"caf\xe9 report.txt"))
+    shutil.copy(SEEDS / "003_0fcbdef7ffe9cfd8.txt", path)
+    assert process_files([path], ctx).states == {path: "indexed"}
+    (doc_id,) = handed
+    assert es.get(index=settings.alias, id=doc_id)["_source"]["sources"] == [printable(path)]
+    redis_client.delete(ctx.contents._sources_key(doc_id))
 
     assert enrich_documents([doc_id], ctx).enriched == [doc_id]
     entry = ctx.ledger.get(path)

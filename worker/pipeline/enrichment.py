@@ -26,7 +26,7 @@ from tasks.document import Document
 from tasks.enrichers import run_enrichers
 from tasks.enrichers.keywords import corpus_statistics
 from tasks.errors import Transient
-from tasks.source import ItemRef, printable
+from tasks.source import ItemRef, named_by, printable
 from tasks.story import link_stories
 from worker.pipeline.context import Context
 from worker.pipeline.states import FileState
@@ -270,7 +270,11 @@ def _record(
     carried = carried or {}
     done = [*result.enriched, *result.already]
     named = ctx.contents.sources_many([*done, *result.failed])
-    sources = {i: sorted({*named.get(i, []), *carried.get(i, [])}) for i in named}
+    # A document carries its sources' printable names; a ledger key is the name itself.
+    sources = {
+        i: sorted({*named.get(i, []), *(n for s in carried.get(i, []) for n in named_by(s))})
+        for i in named
+    }
     ctx.ledger.mark_enriched({i: sources[i] for i in done}, "enriched", now)
     ctx.ledger.mark_enriched({i: sources[i] for i in result.failed}, "failed", now)
     if done:
