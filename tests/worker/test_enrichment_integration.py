@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 from pathlib import Path
@@ -65,6 +66,19 @@ def test_a_near_copy_waits_only_so_long(
     assert es.get(index=settings.alias, id=copy)["_source"]["people"]
 
 
+def _enriching_at_once(settings: Settings, redis_client: redis.Redis, es: Elasticsearch) -> Context:
+    """Phase 1 of language and stats, whose phase 2 (keywords) runs the moment it is sent."""
+
+    def enrich_now(doc_ids: list[str]) -> None:
+        enrich_documents(doc_ids, ctx)
+
+    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=enrich_now)
+    ctx.config = dataclasses.replace(
+        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
+    )
+    return ctx
+
+
 def test_phase_2_done_before_phase_1_has_finished_is_kept(
     settings: Settings,
     redis_client: redis.Redis,
@@ -75,16 +89,7 @@ def test_phase_2_done_before_phase_1_has_finished_is_kept(
     """Phase 2 may end before phase 1 has written its own end (a fast enricher, an idle
     worker): here it runs the moment it is sent. Its outcome stays on the ledger, for a new
     file and for a file whose content changed."""
-    ctx: Context | None = None
-
-    def enrich_now(doc_ids: list[str]) -> None:
-        assert ctx is not None
-        enrich_documents(doc_ids, ctx)
-
-    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=enrich_now)
-    ctx.config = dataclasses.replace(
-        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
-    )
+    ctx = _enriching_at_once(settings, redis_client, es)
     path = tmp_path / "report.txt"
     for text in (SEEDS / "000_2fa40668a4e6c1c4.txt", SEEDS / "003_0fcbdef7ffe9cfd8.txt"):
         path.write_text(text.read_text())
@@ -94,6 +99,30 @@ def test_phase_2_done_before_phase_1_has_finished_is_kept(
         source = es.get(index=settings.alias, id=entry.doc_id)["_source"]
         assert source["enriched"] is True and source["keywords"]
         assert entry.enrichment == "enriched"
+
+
+def test_an_item_that_was_a_copy_and_now_indexes_a_document_of_its_own_keeps_phase_2(
+    settings: Settings, redis_client: redis.Redis, es: Elasticsearch, clean_state: None
+) -> None:
+    """A feed's item was a copy of another file; the feed is rewritten and the item now
+    indexes a document of its own, whose phase 2 ends before phase 1 has written the item's
+    new state (its entry still says duplicate then): the outcome is kept."""
+    ctx = _enriching_at_once(settings, redis_client, es)
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    seed, other = SEEDS / "003_0fcbdef7ffe9cfd8.txt", SEEDS / "000_2fa40668a4e6c1c4.txt"
+    for name, body, state in (
+        ("first.jsonl", seed, "indexed"),
+        ("items.jsonl", seed, "duplicate"),  # a copy of first.jsonl's item
+        ("items.jsonl", other, "indexed"),  # rewritten: a document of its own
+    ):
+        feed = settings.inbox / name
+        feed.write_text(json.dumps({"title": "A report", "body": body.read_text()}) + "\n")
+        process_files([str(feed)], ctx)
+        entry = ctx.ledger.get(f"{feed}#L1")
+        assert entry is not None and entry.state == state
+
+    assert entry.enrichment == "enriched"
+    assert es.get(index=settings.alias, id=entry.doc_id)["_source"]["enriched"] is True
 
 
 def test_phase_2_records_its_outcome_when_redis_lost_the_contents_sources(
