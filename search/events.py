@@ -239,11 +239,13 @@ def drop_events(es: Elasticsearch, prefix: str) -> None:
 
 
 def _existing(es: Elasticsearch, prefix: str) -> list[str]:
-    """Every index the events pattern matches, closed ones too."""
+    """Every daily index of this prefix, closed ones too (the pattern also matches a longer
+    prefix's, "<prefix>-events-x-events-…": those are not ours)."""
     found = es.options(ignore_status=404).indices.get(
         index=events_pattern(prefix), allow_no_indices=True, expand_wildcards="open,closed"
     )
-    return list(found)
+    daily = re.compile(rf"{re.escape(events_alias(prefix))}-\d{{4}}\.\d{{2}}\.\d{{2}}")
+    return [name for name in found if daily.fullmatch(name)]
 
 
 def _utc(when: datetime) -> datetime:

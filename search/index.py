@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import structlog
 from elasticsearch import ApiError, BadRequestError, Elasticsearch
 
@@ -71,10 +73,10 @@ def needs_reindex(es: Elasticsearch, alias: str) -> bool:
 
 def drop_all(es: Elasticsearch, alias: str) -> None:
     """Delete every versioned index and the template of this alias (tests, resets)."""
-    # Wildcard deletes are refused (action.destructive_requires_name): name each index.
-    names = list(
-        es.options(ignore_status=404).indices.get(index=f"{alias}-v*", allow_no_indices=True)
-    )
+    # Wildcard deletes are refused (action.destructive_requires_name): name each index, and
+    # only this alias's versions ("<alias>-v*" also matches "<alias>-vx-docs-v5").
+    found = es.options(ignore_status=404).indices.get(index=f"{alias}-v*", allow_no_indices=True)
+    names = [name for name in found if re.fullmatch(rf"{re.escape(alias)}-v\d+", name)]
     if names:
         es.indices.delete(index=",".join(names))
     es.options(ignore_status=404).indices.delete_index_template(name=alias)

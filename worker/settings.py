@@ -119,6 +119,15 @@ class Settings(BaseSettings):
 
         for name in self.enrichers:  # so does an unknown enricher
             resolve(name)
+        # Another prefix's names are built from the same parts: "<p>-enrich" is prefix p's
+        # phase 2 queue, and "<p>-docs-v…" and "<p>-events-…" match p's index patterns.
+        named = self.index_prefix + "-"
+        if self.index_prefix.endswith("-enrich") or "-docs-v" in named or "-events-" in named:
+            raise ValueError(
+                f"DROPSIFT_INDEX_PREFIX {self.index_prefix!r} would share names with a shorter "
+                "prefix's (its enrichment queue or its indices): it may not end in -enrich or "
+                "-events, nor hold -docs-v or -events-"
+            )
         if self.api_key_reads and not self.api_keys:
             raise ValueError("DROPSIFT_API_KEY_READS needs DROPSIFT_API_KEY")
         if self.es_api_key and (self.es_user or self.es_password):

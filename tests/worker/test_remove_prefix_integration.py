@@ -66,3 +66,24 @@ def test_remove_prefix_leaves_nothing_of_it_and_spares_a_longer_prefix(
         compose.remove_prefix(own, redis_client, es)
         compose.remove_prefix(longer, redis_client, es)
     assert _footprint(longer, redis_client, es) == {"keys": [], "indices": [], "templates": []}
+
+
+def test_remove_prefix_spares_indices_its_wildcards_match_but_are_not_its_own(
+    settings: Settings, redis_client: redis.Redis, es: Elasticsearch
+) -> None:
+    """'<alias>-v*' and '<prefix>-events-*' also match names another prefix could build."""
+    own = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}-rm"})
+    others = [f"{own.alias}-vx-docs-v5", f"{events_alias(own.index_prefix)}-x-events-2026.12.01"]
+    try:
+        _fill(own, redis_client, es)
+        for name in others:
+            es.indices.create(index=name)
+
+        compose.remove_prefix(own, redis_client, es)
+
+        assert _footprint(own, redis_client, es)["templates"] == []
+        left = es.indices.get(index=f"{own.alias}-v*,{events_pattern(own.index_prefix)}")
+        assert sorted(left) == sorted(others)
+    finally:
+        compose.remove_prefix(own, redis_client, es)
+        es.options(ignore_status=404).indices.delete(index=",".join(others))

@@ -83,3 +83,15 @@ def test_env_bad_prefix_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DROPSIFT_INDEX_PREFIX", "Has Spaces")
     with pytest.raises(ValidationError):
         Settings()
+
+
+@pytest.mark.parametrize("prefix", ["news-enrich", "news-events", "news-events-x", "news-docs-v2"])
+def test_a_prefix_that_would_share_a_shorter_prefixs_names_is_refused(prefix: str) -> None:
+    # "news-enrich" is prefix news's phase 2 queue; the others match its index patterns.
+    with pytest.raises(ValidationError, match="DROPSIFT_INDEX_PREFIX"):
+        Settings(index_prefix=prefix)
+
+
+@pytest.mark.parametrize("prefix", ["news", "news-docs", "enrichment", "news-eventsx", "a-b"])
+def test_prefixes_that_only_look_alike_are_fine(prefix: str) -> None:
+    assert Settings(index_prefix=prefix).index_prefix == prefix
