@@ -1,6 +1,6 @@
 -- One round trip, atomic: record the source, and make the first source to arrive the owner.
 -- Two workers racing on the same content both see the same owner. Content whose document is
--- being deleted (see _RELEASE) is not claimed: nil, and the caller tries again shortly.
+-- being deleted (see dedupe_release.lua) is not claimed: nil, and the caller tries again shortly.
 local owner = redis.call('GET', KEYS[1])
 if owner and string.sub(owner, 1, string.len(ARGV[2])) == ARGV[2] then
   return false
