@@ -12,6 +12,7 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
+from search.events import drop_events, events_alias
 from tasks.source import printable
 from tests.support.index import SEEDS
 from worker.compose import pipeline_context
@@ -99,6 +100,50 @@ def test_phase_2_done_before_phase_1_has_finished_is_kept(
         source = es.get(index=settings.alias, id=entry.doc_id)["_source"]
         assert source["enriched"] is True and source["keywords"]
         assert entry.enrichment == "enriched"
+
+
+def test_phase_2_done_first_is_an_outcome_record_too(
+    settings: Settings, redis_client: redis.Redis, es: Elasticsearch, clean_state: None
+) -> None:
+    """The record of phase 2 goes under the file even when phase 2 ended before phase 1
+    had written the file's end (its entry said `processing` then)."""
+    drop_events(es, settings.index_prefix)
+    ctx = _enriching_at_once(settings, redis_client, es)
+    path = str(SEEDS / "003_0fcbdef7ffe9cfd8.txt")
+    assert process_files([path], ctx).states == {path: "indexed"}
+
+    es.indices.refresh(index=events_alias(settings.index_prefix))
+    hits = es.search(index=events_alias(settings.index_prefix), size=10)["hits"]["hits"]
+    assert sorted((h["_source"]["path"], h["_source"]["state"]) for h in hits) == [
+        (path, "enriched"),
+        (path, "indexed"),
+    ]
+
+
+def test_phase_2_marks_an_entry_redis_lost_and_phase_1_wrote_again(
+    settings: Settings, redis_client: redis.Redis, es: Elasticsearch, clean_state: None
+) -> None:
+    """Redis is wiped after phase 1 announced phase 2 and sent it, before phase 1 wrote the
+    file's end: the entry phase 1 writes again says indexed, without `pending`. Phase 2's
+    outcome still goes on it (nothing would ever send the file again: it is settled)."""
+    handed: list[str] = []
+
+    def send_then_wipe(doc_ids: list[str]) -> None:
+        handed.extend(doc_ids)
+        redis_client.delete(ctx.ledger.key_of(path))
+
+    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=send_then_wipe)
+    ctx.config = dataclasses.replace(
+        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
+    )
+    path = str(SEEDS / "003_0fcbdef7ffe9cfd8.txt")
+    assert process_files([path], ctx).states == {path: "indexed"}
+    entry = ctx.ledger.get(path)
+    assert entry is not None and (entry.state, entry.enrichment) == ("indexed", "")
+
+    assert enrich_documents(handed, ctx).enriched == handed
+    entry = ctx.ledger.get(path)
+    assert entry is not None and entry.enrichment == "enriched"
 
 
 def test_an_item_that_was_a_copy_and_now_indexes_a_document_of_its_own_keeps_phase_2(

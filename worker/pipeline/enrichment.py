@@ -29,6 +29,7 @@ from tasks.errors import Transient
 from tasks.source import ItemRef, named_by, printable
 from tasks.story import link_stories
 from worker.pipeline.context import Context
+from worker.pipeline.ledger import Entry
 from worker.pipeline.states import FileState
 from worker.pipeline.timing import timed
 
@@ -289,8 +290,8 @@ def _events(
 ) -> list[dict[str, Any]]:
     """Phase 2's outcome records, one per document this delivery enriched or gave up.
 
-    Each goes under its owner: the source whose ledger entry is indexed with this document
-    (none when the file changed or went meanwhile: then there is nothing to tell). The lag
+    Each goes under its owner: the source whose ledger entry is this document's own (_owns;
+    none when the file changed or went meanwhile: then there is nothing to tell). The lag
     is from the file's last write (a feed item's: the append that delivered it); the batch's
     stage times are shared evenly.
     """
@@ -304,14 +305,7 @@ def _events(
     now = time.time()
     records = []
     for doc_id, why in sorted(outcomes.items()):
-        owner = next(
-            (
-                s
-                for s in sources.get(doc_id, [])
-                if (e := entries.get(s)) and e.doc_id == doc_id and e.state == FileState.INDEXED
-            ),
-            None,
-        )
+        owner = next((s for s in sources.get(doc_id, []) if _owns(entries.get(s), doc_id)), None)
         if owner is None:
             continue
         # An item's own entry has the time of the append that delivered it; a file's is its
@@ -334,3 +328,12 @@ def _events(
             )
         )
     return records
+
+
+def _owns(entry: Entry | None, doc_id: str) -> bool:
+    """The entry is the document's own, as the ledger's mark of phase 2 decides it: it names
+    the document and is indexed, or phase 1 announced phase 2 on it (phase 2 may end before
+    phase 1 has written the entry's new state). A copy's names it with neither."""
+    if entry is None or entry.doc_id != doc_id:
+        return False
+    return entry.state == FileState.INDEXED or bool(entry.enrichment)
