@@ -200,11 +200,11 @@ def expired_indices(
     names: Iterable[str], prefix: str, retention_days: int, today: date
 ) -> list[str]:
     """The daily index names among `names` whose day is older than the retention."""
-    pattern = re.compile(rf"^{re.escape(events_alias(prefix))}-(\d{{4}}\.\d{{2}}\.\d{{2}})$")
+    pattern = _daily(prefix)
     oldest_kept = today - timedelta(days=retention_days - 1)
     expired = []
     for name in names:
-        match = pattern.match(name)
+        match = pattern.fullmatch(name)
         if not match:
             continue
         try:
@@ -244,8 +244,12 @@ def _existing(es: Elasticsearch, prefix: str) -> list[str]:
     found = es.options(ignore_status=404).indices.get(
         index=events_pattern(prefix), allow_no_indices=True, expand_wildcards="open,closed"
     )
-    daily = re.compile(rf"{re.escape(events_alias(prefix))}-\d{{4}}\.\d{{2}}\.\d{{2}}")
-    return [name for name in found if daily.fullmatch(name)]
+    return [name for name in found if _daily(prefix).fullmatch(name)]
+
+
+def _daily(prefix: str) -> re.Pattern[str]:
+    """A daily index name of this prefix, its day as group 1."""
+    return re.compile(rf"{re.escape(events_alias(prefix))}-(\d{{4}}\.\d{{2}}\.\d{{2}})")
 
 
 def _utc(when: datetime) -> datetime:

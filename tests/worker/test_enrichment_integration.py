@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -15,6 +14,7 @@ from elasticsearch import Elasticsearch
 from search.events import drop_events, events_alias
 from tasks.source import printable
 from tests.support.index import SEEDS
+from tests.support.phases import keywords_later
 from worker.compose import pipeline_context
 from worker.pipeline.batch import process_files
 from worker.pipeline.context import Context
@@ -73,10 +73,7 @@ def _enriching_at_once(settings: Settings, redis_client: redis.Redis, es: Elasti
     def enrich_now(doc_ids: list[str]) -> None:
         enrich_documents(doc_ids, ctx)
 
-    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=enrich_now)
-    ctx.config = dataclasses.replace(
-        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
-    )
+    ctx = keywords_later(settings, redis_client, es, enrich_now)
     return ctx
 
 
@@ -132,10 +129,7 @@ def test_phase_2_marks_an_entry_redis_lost_and_phase_1_wrote_again(
         handed.extend(doc_ids)
         redis_client.delete(ctx.ledger.key_of(path))
 
-    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=send_then_wipe)
-    ctx.config = dataclasses.replace(
-        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
-    )
+    ctx = keywords_later(settings, redis_client, es, send_then_wipe)
     path = str(SEEDS / "003_0fcbdef7ffe9cfd8.txt")
     assert process_files([path], ctx).states == {path: "indexed"}
     entry = ctx.ledger.get(path)
@@ -180,10 +174,7 @@ def test_phase_2_records_its_outcome_when_redis_lost_the_contents_sources(
     its batch was in flight): phase 2 still records its outcome on the file, by the sources
     the indexed document carries."""
     handed: list[str] = []
-    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=handed.extend)
-    ctx.config = dataclasses.replace(
-        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
-    )
+    ctx = keywords_later(settings, redis_client, es, handed.extend)
     path = str(SEEDS / "003_0fcbdef7ffe9cfd8.txt")
     assert process_files([path], ctx).states == {path: "indexed"}
     (doc_id,) = handed
@@ -204,10 +195,7 @@ def test_phase_2_finds_a_non_utf8_file_by_the_sources_its_document_carries(
     """As above, for a file whose name is not UTF-8: the document carries the name's
     printable form (\\xNN escapes), and the ledger's key is the name itself."""
     handed: list[str] = []
-    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=handed.extend)
-    ctx.config = dataclasses.replace(
-        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
-    )
+    ctx = keywords_later(settings, redis_client, es, handed.extend)
     settings.inbox.mkdir(parents=True, exist_ok=True)
     path = str(settings.inbox / os.fsdecode(b"caf\xe9 report.txt"))
     shutil.copy(SEEDS / "003_0fcbdef7ffe9cfd8.txt", path)
@@ -243,10 +231,7 @@ def test_phase_2_is_on_the_documents_entry_not_its_copies_whenever_they_came(
     on the entry that indexed it. Copies recorded before its enrichment and after it read
     the same: no phase 2 of their own."""
     handed: list[str] = []
-    ctx = pipeline_context(settings, client=redis_client, es=es, enrich_later=handed.extend)
-    ctx.config = dataclasses.replace(
-        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
-    )
+    ctx = keywords_later(settings, redis_client, es, handed.extend)
     seed = SEEDS / "003_0fcbdef7ffe9cfd8.txt"
     settings.inbox.mkdir(parents=True, exist_ok=True)
     before, after = settings.inbox / "before.txt", settings.inbox / "after.txt"

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from search.api import create_app
 from search.events import drop_events, events_alias
 from tests.support.index import SEEDS
+from tests.support.phases import keywords_later
 from tests.support.procs import WorkerProcess
 from tests.support.waiting import wait_for, wait_terminal
 from worker import compose
@@ -57,10 +58,7 @@ def _handing_to_phase_2(
     of earlier tests."""
     drop_events(es, settings.index_prefix)
     handed: list[str] = []
-    ctx = compose.pipeline_context(settings, client=redis_client, es=es, enrich_later=handed.extend)
-    ctx.config = dataclasses.replace(
-        ctx.config, enrichers=("language", "stats"), late_enrichers=("keywords",)
-    )
+    ctx = keywords_later(settings, redis_client, es, handed.extend)
     return ctx, handed
 
 
